@@ -1,0 +1,65 @@
+//! Criterion benchmarks of environment stepping: one env through the registry's
+//! wrappers, and vector envs at 1, 8 and 64 envs on the serial and threaded backends.
+//! `synthgym bench` measures the same things end to end and prints steps/s.
+
+use std::hint::black_box;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use synthgym::env::vector::{ActionBuffer, AutoresetMode, Backend, action_width, make_vec};
+use synthgym::env::{Env, MakeOptions};
+use synthgym::scenes::registry;
+use synthgym::util::seed::rng_from_seed;
+
+const ID: &str = "cartpole-v1";
+
+fn single_env(c: &mut Criterion) {
+    let mut group = c.benchmark_group("env_step");
+    group.throughput(Throughput::Elements(1));
+    let Ok(mut env) = registry().make(ID, &MakeOptions::default()) else { panic!("{ID} is registered") };
+    let space = env.action_space().clone();
+    let Ok(mut actions) = ActionBuffer::new(&space, 1024) else { panic!("discrete action space") };
+    actions.sample(&space, &mut rng_from_seed(0));
+    let (actions, width) = (actions.as_actions(), action_width(&space));
+    let mut obs = vec![0.0; env.observation_space().flat_dim()];
+    let _ = env.reset(Some(0), None, &mut obs);
+    let mut i = 0;
+    group.bench_function(ID, |b| {
+        b.iter(|| {
+            i = (i + 1) % 1024;
+            match env.step(actions.get(i, width), &mut obs) {
+                Ok(out) if out.done() => {
+                    let _ = env.reset(None, None, &mut obs);
+                }
+                Ok(_) => {}
+                Err(e) => panic!("{e}"),
+            }
+            black_box(&obs);
+        })
+    });
+    group.finish();
+}
+
+fn vector_env(c: &mut Criterion) {
+    let mut group = c.benchmark_group("vector_step");
+    for num_envs in [1usize, 8, 64] {
+        group.throughput(Throughput::Elements(num_envs as u64));
+        for (name, backend) in [("serial", Backend::Serial), ("threaded", Backend::Threaded { num_threads: 2 })] {
+            let made = make_vec(registry(), ID, num_envs, backend, AutoresetMode::NextStep, &MakeOptions::default());
+            let Ok(mut venv) = made else { panic!("{ID} vector env") };
+            let space = venv.single_action_space().clone();
+            let Ok(mut actions) = ActionBuffer::new(&space, num_envs) else { panic!("discrete action space") };
+            actions.sample(&space, &mut rng_from_seed(1));
+            let _ = venv.reset(Some(0));
+            group.bench_with_input(BenchmarkId::new(name, num_envs), &num_envs, |b, _| {
+                b.iter(|| match venv.step(actions.as_actions()) {
+                    Ok(buf) => black_box(buf.rewards[0]),
+                    Err(e) => panic!("{e}"),
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, single_env, vector_env);
+criterion_main!(benches);

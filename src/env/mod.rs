@@ -1,0 +1,31 @@
+//! The learner–simulator contract, in the shape of Gymnasium.
+//!
+//! - [`Env`]: `reset(seed, options) -> (obs, info)` and
+//!   `step(action) -> (obs, reward, terminated, truncated, info)`, with observations
+//!   written into caller-owned `&mut [f32]` buffers so a step allocates nothing.
+//!   [`EnvExt`] adds the tuple-returning, allocating forms for scripts and tests.
+//! - [`Space`]: `Discrete`, `MultiDiscrete`, `Box` and `Dict`, each with `sample` and
+//!   `contains`, and a flat `f32` layout shared by observations and vector buffers.
+//! - [`Registry`]: env ids such as `cartpole-v1` → constructors, with a default time limit.
+//! - [`wrappers`]: time limit, episode statistics, observation normalisation, order enforcing.
+//! - [`ParallelEnv`]: the multi-agent parallel API (PettingZoo's `ParallelEnv`).
+//! - [`vector`]: batched envs, serial and crossbeam-threaded, one API, explicit autoreset.
+//! - [`check`]: a conformance checker every environment's tests call.
+//!
+//! This module must not depend on bevy, rapier, candle or any scene: it is the part
+//! that learners and simulators both see.
+
+mod core;
+mod error;
+pub mod check;
+pub mod parallel;
+pub mod registry;
+pub mod space;
+pub mod vector;
+pub mod wrappers;
+
+pub use self::core::{Action, Env, check_action, check_obs_len, EnvExt, EpisodeStats, Info, InfoValues, ResetOptions, StepOutcome};
+pub use error::EnvError;
+pub use parallel::{ParallelBuffers, ParallelEnv};
+pub use registry::{EnvSpec, MakeOptions, Registry};
+pub use space::{BoxSpace, Space, Value};

@@ -1,0 +1,38 @@
+//! # synthgym
+//!
+//! A reinforcement-learning and synthetic-data simulator in one crate and one binary.
+//!
+//! Data flows one way: scene file → simulation → snapshot → {observations, recorder,
+//! renderer} → {trainer, dataset writer, viewer}. This crate is organised so that
+//! each arrow is a module boundary:
+//!
+//! - [`env`]: the learner–simulator contract. A Gymnasium-style [`env::Env`] trait,
+//!   [`env::Space`]s, wrappers, a multi-agent [`env::ParallelEnv`] trait, batched
+//!   vector envs ([`env::vector`]) and a conformance checker ([`env::check`]).
+//!   It depends on no engine (no bevy, rapier or candle).
+//! - [`scenes`]: concrete environments and the registry of environment ids.
+//! - [`util`]: seeding helpers shared by everything else.
+//! - [`cli`]: the `synthgym` command line; the composition root.
+//!
+//! ```
+//! use synthgym::env::{Action, Env};
+//!
+//! let mut env = synthgym::scenes::registry().make("cartpole-v1", &Default::default())?;
+//! let mut obs = vec![0.0; env.observation_space().flat_dim()];
+//! env.reset(Some(42), None, &mut obs)?;
+//! let outcome = env.step(Action::Discrete(1), &mut obs)?;
+//! assert_eq!(outcome.reward, 1.0);
+//! # Ok::<(), synthgym::env::EnvError>(())
+//! ```
+
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod env;
+pub mod scenes;
+pub mod util;
+
+/// Compiles and runs the README's Rust example as a doctest, so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

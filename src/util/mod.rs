@@ -1,0 +1,3 @@
+//! Small leaf helpers shared by every module. Depends only on std and rand.
+
+pub mod seed;

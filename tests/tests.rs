@@ -1,0 +1,26 @@
+//! One integration-test binary; the module list says where tests go.
+
+// Shared toy environments (single- and multi-agent) with pluggable faults.
+mod toy;
+
+// `check_env` on every registered id, registry behaviour, and the checker itself
+// catching broken envs. New environments get covered here automatically.
+mod env_conformance;
+
+// CartPole-v1 against transitions recorded from Gymnasium.
+mod cartpole;
+
+// Wrappers: time limit, episode statistics, observation normalisation, order enforcing.
+mod wrappers;
+
+// Vector envs: serial vs threaded equality, seeding, autoreset modes, errors.
+mod vector;
+
+// The multi-agent parallel API and its checker.
+mod parallel;
+
+// The `synthgym` binary: subcommands, output and error messages.
+mod cli;
+
+// Module dependency rules from STYLE.md, enforced by reading the sources.
+mod architecture;
