@@ -11,6 +11,7 @@
 //!   vector envs ([`env::vector`]) and a conformance checker ([`env::check`]).
 //!   It depends on no engine (no bevy, rapier or candle).
 //! - [`scenes`]: concrete environments and the registry of environment ids.
+//! - [`snapshot`]: poses, shapes and classes of every object, for recorder and renderer.
 //! - [`util`]: seeding helpers shared by everything else.
 //! - [`cli`]: the `synthgym` command line; the composition root.
 //!
@@ -30,6 +31,7 @@
 pub mod cli;
 pub mod env;
 pub mod scenes;
+pub mod snapshot;
 pub mod util;
 
 /// Compiles and runs the README's Rust example as a doctest, so it stays true.

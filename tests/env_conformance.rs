@@ -67,7 +67,7 @@ fn registries_reject_duplicates_and_single_agent_ids_have_no_parallel_version() 
         summary: "toy".into(),
         max_episode_steps: Some(20),
         reward_threshold: None,
-        entry_point: make_walker,
+        entry_point: std::sync::Arc::new(make_walker),
         parallel_entry_point: None,
     };
     let mut reg = Registry::new();

@@ -13,6 +13,9 @@ mod cartpole;
 // Wrappers: time limit, episode statistics, observation normalisation, order enforcing.
 mod wrappers;
 
+// The warehouse: rware transitions, parallel conformance, snapshots, scene files.
+mod warehouse;
+
 // Vector envs: serial vs threaded equality, seeding, autoreset modes, errors.
 mod vector;
 

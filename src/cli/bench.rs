@@ -8,9 +8,10 @@ use clap::{Parser, ValueEnum};
 
 use super::Format;
 use super::table::{Table, thousands};
-use crate::env::vector::{ActionBuffer, AutoresetMode, Backend, action_width, make_vec};
-use crate::env::{Env, MakeOptions};
-use crate::scenes::registry;
+use crate::env::vector::{ActionBuffer, AutoresetMode, SerialVecEnv, ThreadedVecEnv, VecEnv, action_width};
+use crate::env::vector::Backend;
+use crate::env::{Env, EnvError, MakeOptions};
+use crate::scenes::{make_from_file, registry};
 use crate::util::seed::rng_from_seed;
 
 /// Which vector-env backends to measure.
@@ -28,7 +29,7 @@ pub enum BackendChoice {
 /// Arguments of `synthgym bench`.
 #[derive(Debug, Parser)]
 pub struct BenchArgs {
-    /// Environment ids to measure; every registered id when none is given.
+    /// Environment ids or scene files (`*.toml`) to measure; every registered id when none is given.
     pub ids: Vec<String>,
     /// Batch sizes of the vector-env rows, comma-separated; 0 skips vector rows.
     #[arg(long, value_delimiter = ',', default_value = "8,64,512")]
@@ -60,13 +61,22 @@ struct Row {
     elapsed: Duration,
 }
 
+/// Makes one env from a registry id or, for a path ending in `.toml`, a scene file.
+fn make(source: &str) -> Result<Box<dyn Env>, EnvError> {
+    if source.ends_with(".toml") {
+        make_from_file(std::path::Path::new(source))
+    } else {
+        registry().make(source, &MakeOptions::default())
+    }
+}
+
 /// Pre-sampled actions are cycled so that the RNG is not part of the measurement.
 const ACTION_RING: usize = 4096;
 
 /// Steps one env (through the registry's wrappers) with random actions, resetting
 /// when an episode ends, for `seconds`.
 fn bench_single(id: &str, seconds: f64, seed: u64) -> anyhow::Result<Row> {
-    let mut env = registry().make(id, &MakeOptions::default())?;
+    let mut env = make(id)?;
     let space = env.action_space().clone();
     let width = action_width(&space);
     let mut actions = ActionBuffer::new(&space, ACTION_RING)?;
@@ -93,7 +103,11 @@ fn bench_single(id: &str, seconds: f64, seed: u64) -> anyhow::Result<Row> {
 
 /// Steps a vector env of `num_envs` copies with random actions for `seconds`.
 fn bench_vector(id: &str, num_envs: usize, backend: Backend, seconds: f64, seed: u64) -> anyhow::Result<Row> {
-    let mut venv = make_vec(registry(), id, num_envs, backend, AutoresetMode::NextStep, &MakeOptions::default())?;
+    let envs = (0..num_envs).map(|_| make(id)).collect::<Result<Vec<_>, _>>()?;
+    let mut venv: Box<dyn VecEnv> = match backend {
+        Backend::Serial => Box::new(SerialVecEnv::new(envs, AutoresetMode::NextStep)?),
+        Backend::Threaded { num_threads } => Box::new(ThreadedVecEnv::new(envs, num_threads, AutoresetMode::NextStep)?),
+    };
     let space = venv.single_action_space().clone();
     let mut rng = rng_from_seed(seed);
     let batches = (0..16)
@@ -136,7 +150,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let ids: Vec<String> =
         if args.ids.is_empty() { registry().specs().iter().map(|s| s.id.clone()).collect() } else { args.ids.clone() };
     for id in &ids {
-        registry().spec(id)?;
+        make(id)?;
     }
     if cfg!(debug_assertions) {
         eprintln!("warning: this is a debug build; run `cargo run --release -- bench` for representative numbers");

@@ -2,17 +2,20 @@
 //! constructors, like `gymnasium.make`. Ids carry a version suffix that is bumped
 //! whenever dynamics or rewards change, so results stay comparable.
 
+use std::fmt;
+use std::sync::Arc;
+
 use super::wrappers::{OrderEnforcing, TimeLimit};
 use super::{Env, EnvError, ParallelEnv};
 
 /// Builds a single-agent env.
-pub type EnvCtor = fn(&MakeOptions) -> Result<Box<dyn Env>, EnvError>;
+pub type EnvCtor = Arc<dyn Fn(&MakeOptions) -> Result<Box<dyn Env>, EnvError> + Send + Sync>;
 
 /// Builds a multi-agent parallel env.
-pub type ParallelCtor = fn(&MakeOptions) -> Result<Box<dyn ParallelEnv>, EnvError>;
+pub type ParallelCtor = Arc<dyn Fn(&MakeOptions) -> Result<Box<dyn ParallelEnv>, EnvError> + Send + Sync>;
 
 /// How an id is built and what wraps it by default.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct EnvSpec {
     /// The id, e.g. `cartpole-v1`.
     pub id: String,
@@ -26,6 +29,18 @@ pub struct EnvSpec {
     pub entry_point: EnvCtor,
     /// Multi-agent constructor, for envs that also offer the parallel API.
     pub parallel_entry_point: Option<ParallelCtor>,
+}
+
+impl fmt::Debug for EnvSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EnvSpec")
+            .field("id", &self.id)
+            .field("summary", &self.summary)
+            .field("max_episode_steps", &self.max_episode_steps)
+            .field("reward_threshold", &self.reward_threshold)
+            .field("parallel", &self.parallel_entry_point.is_some())
+            .finish()
+    }
 }
 
 /// Per-call options of [`Registry::make`].
@@ -88,7 +103,7 @@ impl Registry {
     /// Builds the multi-agent version of `id`.
     pub fn make_parallel(&self, id: &str, options: &MakeOptions) -> Result<Box<dyn ParallelEnv>, EnvError> {
         let spec = self.spec(id)?;
-        let ctor = spec.parallel_entry_point.ok_or_else(|| EnvError::InvalidConfig {
+        let ctor = spec.parallel_entry_point.as_ref().ok_or_else(|| EnvError::InvalidConfig {
             what: format!("environment '{id}'"),
             reason: "it is single-agent; it has no parallel (multi-agent) version".into(),
         })?;

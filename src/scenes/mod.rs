@@ -7,5 +7,22 @@
 
 pub mod cartpole;
 mod registry;
+pub mod warehouse;
 
 pub use registry::registry;
+
+use std::path::Path;
+
+use crate::env::{Env, EnvError, ParallelEnv};
+
+/// Builds the single-agent view of the scene in a TOML scene file (see `scenes/`).
+pub fn make_from_file(path: &Path) -> Result<Box<dyn Env>, EnvError> {
+    let cfg = warehouse::GridConfig::from_file(path)?;
+    Ok(Box::new(warehouse::JointGridWarehouse::from_config(cfg)?))
+}
+
+/// Builds the multi-agent view of the scene in a TOML scene file.
+pub fn make_parallel_from_file(path: &Path) -> Result<Box<dyn ParallelEnv>, EnvError> {
+    let cfg = warehouse::GridConfig::from_file(path)?;
+    Ok(Box::new(warehouse::GridWarehouse::new(cfg)?))
+}

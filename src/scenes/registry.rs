@@ -1,23 +1,45 @@
 //! The table of built-in environment ids. Adding an environment is one entry here.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use super::cartpole::CartPole;
-use crate::env::{Env, EnvError, EnvSpec, MakeOptions, Registry};
+use super::warehouse::{GridConfig, GridWarehouse, JointGridWarehouse};
+use crate::env::{Env, EnvSpec, ParallelEnv, Registry};
 
-fn make_cartpole(_: &MakeOptions) -> Result<Box<dyn Env>, EnvError> {
-    Ok(Box::new(CartPole::new()))
+/// Robot counts registered for each warehouse grid size.
+const WAREHOUSE_GRID_AGENTS: [usize; 4] = [1, 2, 4, 10];
+
+fn warehouse_grid_spec(size: &str, n_agents: usize) -> EnvSpec {
+    let cfg = GridConfig::rware(size, n_agents, 1.0);
+    let max_episode_steps = cfg.max_steps;
+    let (single, parallel) = (cfg.clone(), cfg);
+    EnvSpec {
+        id: format!("warehouse-grid-{size}-{n_agents}ag-v0"),
+        summary: format!("rware-{size}-{n_agents}ag-v2 rules: {n_agents} robot(s) deliver requested shelves on the {size} grid"),
+        // The warehouse truncates itself at max_steps, as rware does; the registry's
+        // time limit at the same step changes nothing and shows the limit in listings.
+        max_episode_steps,
+        reward_threshold: None,
+        entry_point: Arc::new(move |_| Ok(Box::new(JointGridWarehouse::from_config(single.clone())?) as Box<dyn Env>)),
+        parallel_entry_point: Some(Arc::new(move |_| Ok(Box::new(GridWarehouse::new(parallel.clone())?) as Box<dyn ParallelEnv>))),
+    }
 }
 
 fn builtin_specs() -> Vec<EnvSpec> {
-    vec![EnvSpec {
+    let mut specs = vec![EnvSpec {
         id: "cartpole-v1".into(),
         summary: "Gymnasium's CartPole-v1: balance a pole on a cart (reference env for validating RL)".into(),
         max_episode_steps: Some(500),
         reward_threshold: Some(475.0),
-        entry_point: make_cartpole,
+        entry_point: Arc::new(|_| Ok(Box::new(CartPole::new()) as Box<dyn Env>)),
         parallel_entry_point: None,
-    }]
+    }];
+    for (size, _, _) in super::warehouse::layout::PRESETS {
+        for n in WAREHOUSE_GRID_AGENTS {
+            specs.push(warehouse_grid_spec(size, n));
+        }
+    }
+    specs
 }
 
 /// Every built-in environment id, built once.

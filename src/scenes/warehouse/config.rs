@@ -1,0 +1,233 @@
+//! Warehouse scene configuration, as read from TOML scene files in `scenes/`.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::layout::Layout;
+use crate::env::EnvError;
+
+/// Which simulation a warehouse scene uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// rware's discrete grid rules.
+    Grid,
+}
+
+/// How rewards are shared between robots (rware's `RewardType`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RewardType {
+    /// Every robot gets +1 for every delivery by anyone.
+    Global,
+    /// The delivering robot gets +1.
+    #[default]
+    Individual,
+    /// +0.5 for delivering, +0.5 more for putting the shelf back down afterwards.
+    TwoStage,
+}
+
+/// Where the floor plan comes from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum LayoutConfig {
+    /// A named rware size: tiny, small, medium or large.
+    Preset(String),
+    /// rware's parametric layout.
+    Params {
+        /// Number of 2-wide shelf column blocks (odd).
+        shelf_columns: usize,
+        /// Shelves per column block.
+        column_height: usize,
+        /// Number of shelf row blocks.
+        shelf_rows: usize,
+    },
+    /// An ASCII map: `x` shelf, `.` corridor, `g` goal.
+    Ascii(String),
+    /// A parametric layout drawn at every reset from inclusive ranges (domain randomisation).
+    Procedural {
+        /// Range of shelf column blocks (odd values are drawn).
+        shelf_columns: [usize; 2],
+        /// Range of shelves per column block.
+        column_height: [usize; 2],
+        /// Range of shelf row blocks.
+        shelf_rows: [usize; 2],
+    },
+}
+
+impl LayoutConfig {
+    /// The fixed layout, or `None` for a procedural one.
+    pub fn fixed(&self) -> Result<Option<Layout>, EnvError> {
+        match self {
+            LayoutConfig::Preset(name) => Layout::preset(name).map(Some),
+            LayoutConfig::Params { shelf_columns, column_height, shelf_rows } => {
+                Layout::from_params(*shelf_columns, *column_height, *shelf_rows).map(Some)
+            }
+            LayoutConfig::Ascii(text) => Layout::from_ascii(text).map(Some).map_err(|e| match e {
+                EnvError::InvalidConfig { reason, .. } => {
+                    EnvError::InvalidConfig { what: "field 'layout.ascii'".into(), reason: format!("map {reason}") }
+                }
+                other => other,
+            }),
+            LayoutConfig::Procedural { .. } => Ok(None),
+        }
+    }
+
+    /// The largest layout this config can produce, which sizes coordinate bounds.
+    pub fn largest(&self) -> Result<Layout, EnvError> {
+        match self {
+            LayoutConfig::Procedural { shelf_columns, column_height, shelf_rows } => {
+                let cols = if shelf_columns[1] % 2 == 1 { shelf_columns[1] } else { shelf_columns[1].saturating_sub(1) };
+                Layout::from_params(cols, column_height[1], shelf_rows[1])
+            }
+            other => other.fixed()?.ok_or_else(|| EnvError::InvalidConfig { what: "layout".into(), reason: "no fixed layout".into() }),
+        }
+    }
+}
+
+fn default_sensor_range() -> usize {
+    1
+}
+
+fn default_max_steps() -> Option<u64> {
+    Some(500)
+}
+
+/// A grid-mode warehouse scene (rware's parameters). Every field is documented in
+/// `scenes/README.md` and checked by [`GridConfig::validate`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GridConfig {
+    /// Must be `grid`.
+    pub mode: Mode,
+    /// The floor plan.
+    pub layout: LayoutConfig,
+    /// Number of robots.
+    pub n_agents: usize,
+    /// Number of shelves requested at any time.
+    pub request_queue_size: usize,
+    /// Cells seen in each direction around a robot (1 gives a 3x3 view).
+    #[serde(default = "default_sensor_range")]
+    pub sensor_range: usize,
+    /// Episode length; the episode is truncated after it.
+    #[serde(default = "default_max_steps")]
+    pub max_steps: Option<u64>,
+    /// Truncate after this many steps without a delivery.
+    #[serde(default)]
+    pub max_inactivity_steps: Option<u64>,
+    /// How delivery rewards are shared.
+    #[serde(default)]
+    pub reward_type: RewardType,
+}
+
+impl GridConfig {
+    /// rware's registered task `rware-{size}-{n}ag{difficulty}-v2`: 8-high columns, a
+    /// 3x3 view, 500 steps, individual rewards, and a request queue of
+    /// `n_agents * factor` (factor 2 for easy, 1 for normal, 0.5 for hard).
+    pub fn rware(size: &str, n_agents: usize, queue_factor: f64) -> Self {
+        Self {
+            mode: Mode::Grid,
+            layout: LayoutConfig::Preset(size.into()),
+            n_agents,
+            request_queue_size: (n_agents as f64 * queue_factor) as usize,
+            sensor_range: 1,
+            max_steps: Some(500),
+            max_inactivity_steps: None,
+            reward_type: RewardType::Individual,
+        }
+    }
+
+    /// Checks every field against the (largest) layout; errors name the field.
+    pub fn validate(&self) -> Result<(), EnvError> {
+        let field = |name: &str, reason: String| EnvError::InvalidConfig { what: format!("field '{name}'"), reason };
+        let layout = self.layout.largest()?;
+        if let Some(fixed) = self.layout.fixed()? {
+            if self.n_agents > fixed.cells() {
+                return Err(field("n_agents", format!("{} robots do not fit in {} cells", self.n_agents, fixed.cells())));
+            }
+            if self.request_queue_size >= fixed.num_shelves() {
+                return Err(field(
+                    "request_queue_size",
+                    format!("must be below the number of shelves ({}), got {}", fixed.num_shelves(), self.request_queue_size),
+                ));
+            }
+        }
+        if let LayoutConfig::Procedural { shelf_columns, column_height, shelf_rows } = &self.layout {
+            // Every layout the ranges can produce must hold the robots and the requests.
+            for cols in (shelf_columns[0]..=shelf_columns[1]).filter(|c| c % 2 == 1) {
+                for h in column_height[0]..=column_height[1] {
+                    for r in shelf_rows[0]..=shelf_rows[1] {
+                        let l = Layout::from_params(cols, h, r)?;
+                        if self.n_agents > l.cells() || self.request_queue_size >= l.num_shelves() {
+                            return Err(field(
+                                "layout.procedural",
+                                format!(
+                                    "shelf_columns={cols}, column_height={h}, shelf_rows={r} gives {} shelves, too few for {} requests",
+                                    l.num_shelves(),
+                                    self.request_queue_size
+                                ),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        if self.n_agents == 0 {
+            return Err(field("n_agents", "must be at least 1".into()));
+        }
+        if self.request_queue_size == 0 {
+            return Err(field("request_queue_size", "must be at least 1".into()));
+        }
+        if self.sensor_range > layout.width.max(layout.height) {
+            return Err(field("sensor_range", format!("{} is larger than the warehouse", self.sensor_range)));
+        }
+        if self.max_steps == Some(0) || self.max_inactivity_steps == Some(0) {
+            return Err(field("max_steps", "limits must be at least 1 (leave them out for none)".into()));
+        }
+        Ok(())
+    }
+
+    /// Parses and validates a TOML scene; `origin` names the source in errors.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Self, EnvError> {
+        let cfg: GridConfig = toml::from_str(text).map_err(|e| EnvError::InvalidConfig {
+            what: format!("scene file {origin}"),
+            reason: e.to_string().trim_end().replace('\n', "\n  "),
+        })?;
+        cfg.validate().map_err(|e| EnvError::InvalidConfig { what: format!("scene file {origin}"), reason: e.to_string() })?;
+        Ok(cfg)
+    }
+
+    /// Reads a TOML scene file.
+    pub fn from_file(path: &Path) -> Result<Self, EnvError> {
+        let text = std::fs::read_to_string(path).map_err(|e| EnvError::InvalidConfig {
+            what: format!("scene file {}", path.display()),
+            reason: e.to_string(),
+        })?;
+        Self::from_toml(&text, &path.display().to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_errors_name_the_file_line_and_field() {
+        let text = "mode = \"grid\"\nn_agents = 2\nrequest_queu_size = 2\n[layout]\npreset = \"tiny\"\n";
+        let Err(e) = GridConfig::from_toml(text, "scenes/bad.toml") else { panic!("typo accepted") };
+        let msg = e.to_string();
+        assert!(msg.contains("scenes/bad.toml") && msg.contains("line 3") && msg.contains("request_queu_size"), "{msg}");
+
+        let text = "mode = \"grid\"\nn_agents = 0\nrequest_queue_size = 2\n[layout]\npreset = \"tiny\"\n";
+        let Err(e) = GridConfig::from_toml(text, "x.toml") else { panic!("zero agents accepted") };
+        assert!(e.to_string().contains("field 'n_agents'"), "{e}");
+    }
+
+    #[test]
+    fn rware_difficulties_set_the_queue() {
+        assert_eq!(GridConfig::rware("tiny", 4, 1.0).request_queue_size, 4);
+        assert_eq!(GridConfig::rware("tiny", 4, 2.0).request_queue_size, 8);
+        assert_eq!(GridConfig::rware("tiny", 4, 0.5).request_queue_size, 2);
+    }
+}

@@ -1,0 +1,143 @@
+//! # Warehouse
+//!
+//! Multi-robot warehouses in which robots fetch requested shelves, carry them to goal
+//! stations and put them back.
+//!
+//! ## Description
+//! `grid` mode follows the published rules of rware 2.0 (see [`grid`]): robots on a
+//! grid turn, move one cell, and lift or put down shelves; robots without a load pass
+//! under shelves, loaded robots only move along corridors and empty cells. Each
+//! delivery of a requested shelf to a goal replaces it in the request queue with a
+//! random unrequested shelf.
+//!
+//! ## Action Space
+//! Per robot `Discrete(5)`: NOOP, FORWARD, LEFT, RIGHT, TOGGLE_LOAD. The single-agent
+//! view ([`JointGridWarehouse`]) takes `Discrete(5)` for one robot and
+//! `MultiDiscrete([5; n])` for `n` robots.
+//!
+//! ## Observation Space
+//! Per robot a `Box` of `8 + 7 (2r+1)²` numbers (71 for the default 3x3 view); see
+//! [`GridWarehouse::observe`]. The single-agent view concatenates the robots'.
+//!
+//! ## Rewards
+//! `individual` (default): +1 to the robot that delivers; `global`: +1 to every robot
+//! per delivery; `two_stage`: +0.5 for the delivery and +0.5 for putting the shelf
+//! back. The single-agent view sums the robots' rewards.
+//!
+//! ## Starting State
+//! A shelf on every non-corridor cell; robots on distinct random cells with random
+//! directions; a random request queue. Procedural layouts are drawn at each reset.
+//!
+//! ## Episode End
+//! Never terminates; truncated after `max_steps` (500) or `max_inactivity_steps`.
+//!
+//! ## Arguments
+//! A [`GridConfig`], from code or from a TOML scene file (`scenes/*.toml`).
+//!
+//! ## Version History
+//! - v0: rware 2.0 grid rules.
+
+pub mod config;
+pub mod grid;
+pub mod layout;
+mod tiebreak;
+
+pub use config::{GridConfig, LayoutConfig, Mode, RewardType};
+pub use grid::{Direction, GridAction, GridWarehouse, Robot};
+pub use layout::Layout;
+
+use crate::env::{Action, Env, EnvError, Info, ResetOptions, Space, StepOutcome, check_action, check_obs_len};
+use crate::snapshot::{Snapshot, Snapshotter};
+
+/// The single-agent view of a [`GridWarehouse`]: one controller for every robot
+/// (joint action, concatenated observations, summed reward), as rware is used from
+/// single-agent libraries.
+#[derive(Clone, Debug)]
+pub struct JointGridWarehouse {
+    inner: GridWarehouse,
+    obs_space: Space,
+    act_space: Space,
+    rewards: Vec<f32>,
+}
+
+impl JointGridWarehouse {
+    /// Wraps a warehouse.
+    pub fn new(inner: GridWarehouse) -> Result<Self, EnvError> {
+        let n = inner.robots_len();
+        let per = inner.agent_observation_space().clone();
+        let Space::Box(b) = &per else {
+            return Err(EnvError::InvalidConfig { what: "warehouse".into(), reason: "observation space is not a Box".into() });
+        };
+        let low: Vec<f32> = b.low().iter().copied().cycle().take(b.numel() * n).collect();
+        let high: Vec<f32> = b.high().iter().copied().cycle().take(b.numel() * n).collect();
+        let obs_space = Space::boxed(low, high, vec![b.numel() * n])?;
+        let act_space = if n == 1 { Space::discrete(5)? } else { Space::multi_discrete(vec![5; n])? };
+        Ok(Self { inner, obs_space, act_space, rewards: vec![0.0; n] })
+    }
+
+    /// Builds from a config.
+    pub fn from_config(cfg: GridConfig) -> Result<Self, EnvError> {
+        Self::new(GridWarehouse::new(cfg)?)
+    }
+
+    /// The multi-agent warehouse inside.
+    pub fn inner(&self) -> &GridWarehouse {
+        &self.inner
+    }
+
+    fn observe_all(&self, obs: &mut [f32]) {
+        let dim = self.inner.agent_observation_space().flat_dim();
+        for (i, chunk) in obs.chunks_mut(dim).enumerate() {
+            self.inner.observe(i, chunk);
+        }
+    }
+}
+
+impl GridWarehouse {
+    fn robots_len(&self) -> usize {
+        self.config().n_agents
+    }
+}
+
+impl Env for JointGridWarehouse {
+    fn observation_space(&self) -> &Space {
+        &self.obs_space
+    }
+
+    fn action_space(&self) -> &Space {
+        &self.act_space
+    }
+
+    fn reset(&mut self, seed: Option<u64>, options: Option<&ResetOptions>, obs: &mut [f32]) -> Result<Info, EnvError> {
+        check_obs_len(&self.obs_space, obs)?;
+        if let Some(o) = options {
+            o.expect_only(&[])?;
+        }
+        self.inner.reset_state(seed)?;
+        self.observe_all(obs);
+        Ok(self.inner.info())
+    }
+
+    fn step(&mut self, action: Action<'_>, obs: &mut [f32]) -> Result<StepOutcome, EnvError> {
+        check_obs_len(&self.obs_space, obs)?;
+        check_action(&self.act_space, action)?;
+        let decode = |i: usize| {
+            let a = match action {
+                Action::Discrete(a) => a,
+                Action::MultiDiscrete(a) => a[i],
+                Action::Continuous(_) => 0,
+            };
+            GridAction::from_index(a).unwrap_or(GridAction::Noop)
+        };
+        let truncated = self.inner.step_decoded(decode, &mut self.rewards)?;
+        self.observe_all(obs);
+        let reward = self.rewards.iter().sum();
+        Ok(StepOutcome { reward, terminated: false, truncated, info: self.inner.info() })
+    }
+}
+
+impl Snapshotter for JointGridWarehouse {
+    fn snapshot(&self, out: &mut Snapshot) {
+        self.inner.snapshot(out);
+    }
+}

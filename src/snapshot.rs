@@ -1,0 +1,129 @@
+//! Snapshots: the pose, shape and semantic class of every object in a scene at one
+//! instant. Simulations emit them; the recorder, renderer and viewer consume them.
+//!
+//! World frame: metres, Y up, the ground at `y = 0`; a warehouse grid cell `(col, row)`
+//! is the unit square whose centre is `(col + 0.5, row + 0.5)` in `(x, z)`.
+//! Depends on nothing but serde.
+
+use serde::{Deserialize, Serialize};
+
+/// What an object is, for labels (class ids in masks and datasets) and styling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Class {
+    /// Ground plane.
+    Floor,
+    /// A mobile warehouse robot.
+    Robot,
+    /// A shelf (rack) that robots lift and carry.
+    Shelf,
+    /// A shelf that is currently requested for delivery.
+    RequestedShelf,
+    /// A pick/drop (goal) station.
+    Goal,
+}
+
+impl Class {
+    /// Every class, in id order.
+    pub const ALL: [Class; 5] = [Class::Floor, Class::Robot, Class::Shelf, Class::RequestedShelf, Class::Goal];
+
+    /// Stable numeric id (0 is reserved for background in masks, so ids start at 1).
+    pub fn id(self) -> u32 {
+        match self {
+            Class::Floor => 1,
+            Class::Robot => 2,
+            Class::Shelf => 3,
+            Class::RequestedShelf => 4,
+            Class::Goal => 5,
+        }
+    }
+
+    /// Lower-case name, as used in dataset category lists.
+    pub fn name(self) -> &'static str {
+        match self {
+            Class::Floor => "floor",
+            Class::Robot => "robot",
+            Class::Shelf => "shelf",
+            Class::RequestedShelf => "requested_shelf",
+            Class::Goal => "goal",
+        }
+    }
+}
+
+/// The collision/visual shape of an object, centred on its position.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Shape {
+    /// An axis-aligned (before rotation) box.
+    Cuboid {
+        /// Half extents along x, y, z.
+        half_extents: [f32; 3],
+    },
+    /// A cylinder around the y axis.
+    Cylinder {
+        /// Radius.
+        radius: f32,
+        /// Half of the height.
+        half_height: f32,
+    },
+}
+
+/// One object at one instant.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ObjectState {
+    /// Identifier, stable for the object's lifetime within an episode (instance id).
+    pub id: u32,
+    /// Semantic class.
+    pub class: Class,
+    /// Centre position `[x, y, z]`.
+    pub position: [f32; 3],
+    /// Orientation as a unit quaternion `[x, y, z, w]`.
+    pub rotation: [f32; 4],
+    /// Shape.
+    pub shape: Shape,
+}
+
+impl ObjectState {
+    /// The quaternion of a rotation by `yaw` radians around the up (y) axis.
+    pub fn yaw(yaw: f32) -> [f32; 4] {
+        let (s, c) = (yaw * 0.5).sin_cos();
+        [0.0, s, 0.0, c]
+    }
+}
+
+/// Every object in the scene at one step.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Simulation step since the episode's reset.
+    pub step: u64,
+    /// Simulated seconds since the episode's reset.
+    pub time_s: f64,
+    /// The objects.
+    pub objects: Vec<ObjectState>,
+}
+
+/// A simulation that can describe its current state as a [`Snapshot`].
+pub trait Snapshotter {
+    /// Overwrites `out` with the current state (reusing its allocation).
+    fn snapshot(&self, out: &mut Snapshot);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn class_ids_are_unique_and_nonzero() {
+        let ids: Vec<u32> = Class::ALL.iter().map(|c| c.id()).collect();
+        assert!(ids.iter().all(|&i| i > 0));
+        let mut sorted = ids.clone();
+        sorted.dedup();
+        assert_eq!(sorted, ids);
+    }
+
+    #[test]
+    fn yaw_quaternion_is_unit_and_rotates_about_y() {
+        let q = ObjectState::yaw(std::f32::consts::FRAC_PI_2);
+        let norm: f32 = q.iter().map(|v| v * v).sum();
+        assert!((norm - 1.0).abs() < 1e-6);
+        assert_eq!((q[0], q[2]), (0.0, 0.0));
+    }
+}
