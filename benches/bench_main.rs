@@ -1,5 +1,6 @@
 //! Criterion benchmarks of environment stepping: one env through the registry's
-//! wrappers, and vector envs at 1, 8 and 64 envs on the serial and threaded backends.
+//! wrappers (CartPole, the grid warehouse and the rapier warehouse), and vector envs
+//! at 1, 8 and 64 envs on the serial and threaded backends.
 //! `synthgym bench` measures the same things end to end and prints steps/s.
 
 use std::hint::black_box;
@@ -15,27 +16,29 @@ const ID: &str = "cartpole-v1";
 fn single_env(c: &mut Criterion) {
     let mut group = c.benchmark_group("env_step");
     group.throughput(Throughput::Elements(1));
-    let Ok(mut env) = registry().make(ID, &MakeOptions::default()) else { panic!("{ID} is registered") };
-    let space = env.action_space().clone();
-    let Ok(mut actions) = ActionBuffer::new(&space, 1024) else { panic!("discrete action space") };
-    actions.sample(&space, &mut rng_from_seed(0));
-    let (actions, width) = (actions.as_actions(), action_width(&space));
-    let mut obs = vec![0.0; env.observation_space().flat_dim()];
-    let _ = env.reset(Some(0), None, &mut obs);
-    let mut i = 0;
-    group.bench_function(ID, |b| {
-        b.iter(|| {
-            i = (i + 1) % 1024;
-            match env.step(actions.get(i, width), &mut obs) {
-                Ok(out) if out.done() => {
-                    let _ = env.reset(None, None, &mut obs);
+    for id in [ID, "warehouse-grid-tiny-2ag-v0", "warehouse-physics-small-4ag-v0"] {
+        let Ok(mut env) = registry().make(id, &MakeOptions::default()) else { panic!("{id} is registered") };
+        let space = env.action_space().clone();
+        let Ok(mut actions) = ActionBuffer::new(&space, 1024) else { panic!("{id}: no action buffer") };
+        actions.sample(&space, &mut rng_from_seed(0));
+        let (actions, width) = (actions.as_actions(), action_width(&space));
+        let mut obs = vec![0.0; env.observation_space().flat_dim()];
+        let _ = env.reset(Some(0), None, &mut obs);
+        let mut i = 0;
+        group.bench_function(id, |b| {
+            b.iter(|| {
+                i = (i + 1) % 1024;
+                match env.step(actions.get(i, width), &mut obs) {
+                    Ok(out) if out.done() => {
+                        let _ = env.reset(None, None, &mut obs);
+                    }
+                    Ok(_) => {}
+                    Err(e) => panic!("{e}"),
                 }
-                Ok(_) => {}
-                Err(e) => panic!("{e}"),
-            }
-            black_box(&obs);
-        })
-    });
+                black_box(&obs);
+            })
+        });
+    }
     group.finish();
 }
 

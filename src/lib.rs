@@ -11,6 +11,7 @@
 //!   vector envs ([`env::vector`]) and a conformance checker ([`env::check`]).
 //!   It depends on no engine (no bevy, rapier or candle).
 //! - [`scenes`]: concrete environments and the registry of environment ids.
+//! - [`sim`]: the rapier3d physics adapter (and its bevy plugin).
 //! - [`snapshot`]: poses, shapes and classes of every object, for recorder and renderer.
 //! - [`util`]: seeding helpers shared by everything else.
 //! - [`cli`]: the `synthgym` command line; the composition root.
@@ -31,6 +32,7 @@
 pub mod cli;
 pub mod env;
 pub mod scenes;
+pub mod sim;
 pub mod snapshot;
 pub mod util;
 

@@ -65,3 +65,17 @@ fn the_checker_finds_a_planted_violation() {
     // Guard against a checker that can never fail: the cli module does use anyhow.
     assert!(!violations("cli", &["anyhow"]).is_empty());
 }
+
+#[test]
+fn rapier_stays_inside_sim() {
+    for module in ["env", "scenes", "cli", "util"] {
+        let v = violations(module, &["rapier3d"]);
+        assert!(v.is_empty(), "{v:#?}");
+    }
+}
+
+#[test]
+fn sim_touches_bevy_only_in_its_plugin() {
+    let v: Vec<String> = violations("sim", &["bevy"]).into_iter().filter(|line| !line.contains("plugin.rs")).collect();
+    assert!(v.is_empty(), "{v:#?}");
+}

@@ -16,6 +16,9 @@ mod wrappers;
 // The warehouse: rware transitions, parallel conformance, snapshots, scene files.
 mod warehouse;
 
+// The physics warehouse: rapier robots driving, lifting, delivering and colliding.
+mod warehouse_physics;
+
 // Vector envs: serial vs threaded equality, seeding, autoreset modes, errors.
 mod vector;
 

@@ -198,13 +198,12 @@ fn scene_files_in_the_repository_load_and_run() -> anyhow::Result<()> {
     for entry in std::fs::read_dir(&dir)? {
         let path = entry?.path();
         if path.extension().is_some_and(|e| e == "toml") {
-            let cfg = GridConfig::from_file(&path)?;
-            let make = || -> Result<Box<dyn Env>, EnvError> { Ok(Box::new(JointGridWarehouse::from_config(cfg.clone())?)) };
+            let make = || -> Result<Box<dyn Env>, EnvError> { synthgym::scenes::make_from_file(&path) };
             check_env(&make, &CheckConfig { steps: 600, ..Default::default() }).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             loaded += 1;
         }
     }
-    assert!(loaded >= 2, "scenes/ holds example scene files");
+    assert!(loaded >= 3, "scenes/ holds example scene files");
     Ok(())
 }
 

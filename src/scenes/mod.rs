@@ -17,12 +17,16 @@ use crate::env::{Env, EnvError, ParallelEnv};
 
 /// Builds the single-agent view of the scene in a TOML scene file (see `scenes/`).
 pub fn make_from_file(path: &Path) -> Result<Box<dyn Env>, EnvError> {
-    let cfg = warehouse::GridConfig::from_file(path)?;
-    Ok(Box::new(warehouse::JointGridWarehouse::from_config(cfg)?))
+    Ok(match warehouse::WarehouseScene::from_file(path)? {
+        warehouse::WarehouseScene::Grid(cfg) => Box::new(warehouse::JointGridWarehouse::from_config(cfg)?),
+        warehouse::WarehouseScene::Physics(cfg) => Box::new(warehouse::JointPhysicsWarehouse::from_config(cfg)?),
+    })
 }
 
 /// Builds the multi-agent view of the scene in a TOML scene file.
 pub fn make_parallel_from_file(path: &Path) -> Result<Box<dyn ParallelEnv>, EnvError> {
-    let cfg = warehouse::GridConfig::from_file(path)?;
-    Ok(Box::new(warehouse::GridWarehouse::new(cfg)?))
+    Ok(match warehouse::WarehouseScene::from_file(path)? {
+        warehouse::WarehouseScene::Grid(cfg) => Box::new(warehouse::GridWarehouse::new(cfg)?),
+        warehouse::WarehouseScene::Physics(cfg) => Box::new(warehouse::PhysicsWarehouse::new(cfg)?),
+    })
 }

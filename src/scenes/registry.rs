@@ -3,7 +3,7 @@
 use std::sync::{Arc, OnceLock};
 
 use super::cartpole::CartPole;
-use super::warehouse::{GridConfig, GridWarehouse, JointGridWarehouse};
+use super::warehouse::{ActionKind, GridConfig, GridWarehouse, JointGridWarehouse, JointPhysicsWarehouse, PhysicsConfig, PhysicsWarehouse};
 use crate::env::{Env, EnvSpec, ParallelEnv, Registry};
 
 /// Robot counts registered for each warehouse grid size.
@@ -25,6 +25,27 @@ fn warehouse_grid_spec(size: &str, n_agents: usize) -> EnvSpec {
     }
 }
 
+/// Physics-mode ids: (size, robots), each with discrete and continuous actions.
+const WAREHOUSE_PHYSICS: [(&str, usize); 4] = [("tiny", 1), ("tiny", 2), ("small", 4), ("medium", 8)];
+
+fn warehouse_physics_spec(size: &str, n_agents: usize, actions: ActionKind) -> EnvSpec {
+    let cfg = PhysicsConfig::rware(size, n_agents, actions);
+    let max_episode_steps = cfg.max_steps;
+    let (single, parallel) = (cfg.clone(), cfg);
+    let (suffix, kind) = match actions {
+        ActionKind::Discrete => ("", "discrete"),
+        ActionKind::Continuous => ("-continuous", "continuous"),
+    };
+    EnvSpec {
+        id: format!("warehouse-physics-{size}-{n_agents}ag{suffix}-v0"),
+        summary: format!("{n_agents} rapier robot(s) with lidar deliver shelves on the {size} floor plan ({kind} actions)"),
+        max_episode_steps,
+        reward_threshold: None,
+        entry_point: Arc::new(move |_| Ok(Box::new(JointPhysicsWarehouse::from_config(single.clone())?) as Box<dyn Env>)),
+        parallel_entry_point: Some(Arc::new(move |_| Ok(Box::new(PhysicsWarehouse::new(parallel.clone())?) as Box<dyn ParallelEnv>))),
+    }
+}
+
 fn builtin_specs() -> Vec<EnvSpec> {
     let mut specs = vec![EnvSpec {
         id: "cartpole-v1".into(),
@@ -37,6 +58,11 @@ fn builtin_specs() -> Vec<EnvSpec> {
     for (size, _, _) in super::warehouse::layout::PRESETS {
         for n in WAREHOUSE_GRID_AGENTS {
             specs.push(warehouse_grid_spec(size, n));
+        }
+    }
+    for (size, n) in WAREHOUSE_PHYSICS {
+        for actions in [ActionKind::Discrete, ActionKind::Continuous] {
+            specs.push(warehouse_physics_spec(size, n, actions));
         }
     }
     specs

@@ -13,6 +13,8 @@ use crate::env::EnvError;
 pub enum Mode {
     /// rware's discrete grid rules.
     Grid,
+    /// rapier3d robots driving in continuous space.
+    Physics,
 }
 
 /// How rewards are shared between robots (rware's `RewardType`).
@@ -121,6 +123,51 @@ pub struct GridConfig {
     pub reward_type: RewardType,
 }
 
+
+/// Checks shared by grid and physics scenes: the robots and the request queue fit
+/// every layout the config can produce.
+fn validate_common(layout: &LayoutConfig, n_agents: usize, request_queue_size: usize) -> Result<(), EnvError> {
+    let field = |name: &str, reason: String| EnvError::InvalidConfig { what: format!("field '{name}'"), reason };
+        if let Some(fixed) = layout.fixed()? {
+            if n_agents > fixed.cells() {
+                return Err(field("n_agents", format!("{} robots do not fit in {} cells", n_agents, fixed.cells())));
+            }
+            if request_queue_size >= fixed.num_shelves() {
+                return Err(field(
+                    "request_queue_size",
+                    format!("must be below the number of shelves ({}), got {}", fixed.num_shelves(), request_queue_size),
+                ));
+            }
+        }
+        if let LayoutConfig::Procedural { shelf_columns, column_height, shelf_rows } = layout {
+            // Every layout the ranges can produce must hold the robots and the requests.
+            for cols in (shelf_columns[0]..=shelf_columns[1]).filter(|c| c % 2 == 1) {
+                for h in column_height[0]..=column_height[1] {
+                    for r in shelf_rows[0]..=shelf_rows[1] {
+                        let l = Layout::from_params(cols, h, r)?;
+                        if n_agents > l.cells() || request_queue_size >= l.num_shelves() {
+                            return Err(field(
+                                "layout.procedural",
+                                format!(
+                                    "shelf_columns={cols}, column_height={h}, shelf_rows={r} gives {} shelves, too few for {} requests",
+                                    l.num_shelves(),
+                                    request_queue_size
+                                ),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        if n_agents == 0 {
+            return Err(field("n_agents", "must be at least 1".into()));
+        }
+        if request_queue_size == 0 {
+            return Err(field("request_queue_size", "must be at least 1".into()));
+        }
+    Ok(())
+}
+
 impl GridConfig {
     /// rware's registered task `rware-{size}-{n}ag{difficulty}-v2`: 8-high columns, a
     /// 3x3 view, 500 steps, individual rewards, and a request queue of
@@ -141,44 +188,11 @@ impl GridConfig {
     /// Checks every field against the (largest) layout; errors name the field.
     pub fn validate(&self) -> Result<(), EnvError> {
         let field = |name: &str, reason: String| EnvError::InvalidConfig { what: format!("field '{name}'"), reason };
+        if self.mode != Mode::Grid {
+            return Err(field("mode", "a grid scene needs mode = \"grid\"".into()));
+        }
+        validate_common(&self.layout, self.n_agents, self.request_queue_size)?;
         let layout = self.layout.largest()?;
-        if let Some(fixed) = self.layout.fixed()? {
-            if self.n_agents > fixed.cells() {
-                return Err(field("n_agents", format!("{} robots do not fit in {} cells", self.n_agents, fixed.cells())));
-            }
-            if self.request_queue_size >= fixed.num_shelves() {
-                return Err(field(
-                    "request_queue_size",
-                    format!("must be below the number of shelves ({}), got {}", fixed.num_shelves(), self.request_queue_size),
-                ));
-            }
-        }
-        if let LayoutConfig::Procedural { shelf_columns, column_height, shelf_rows } = &self.layout {
-            // Every layout the ranges can produce must hold the robots and the requests.
-            for cols in (shelf_columns[0]..=shelf_columns[1]).filter(|c| c % 2 == 1) {
-                for h in column_height[0]..=column_height[1] {
-                    for r in shelf_rows[0]..=shelf_rows[1] {
-                        let l = Layout::from_params(cols, h, r)?;
-                        if self.n_agents > l.cells() || self.request_queue_size >= l.num_shelves() {
-                            return Err(field(
-                                "layout.procedural",
-                                format!(
-                                    "shelf_columns={cols}, column_height={h}, shelf_rows={r} gives {} shelves, too few for {} requests",
-                                    l.num_shelves(),
-                                    self.request_queue_size
-                                ),
-                            ));
-                        }
-                    }
-                }
-            }
-        }
-        if self.n_agents == 0 {
-            return Err(field("n_agents", "must be at least 1".into()));
-        }
-        if self.request_queue_size == 0 {
-            return Err(field("request_queue_size", "must be at least 1".into()));
-        }
         if self.sensor_range > layout.width.max(layout.height) {
             return Err(field("sensor_range", format!("{} is larger than the warehouse", self.sensor_range)));
         }
@@ -229,5 +243,169 @@ mod tests {
         assert_eq!(GridConfig::rware("tiny", 4, 1.0).request_queue_size, 4);
         assert_eq!(GridConfig::rware("tiny", 4, 2.0).request_queue_size, 8);
         assert_eq!(GridConfig::rware("tiny", 4, 0.5).request_queue_size, 2);
+    }
+}
+
+/// How physics-mode robots are commanded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    /// `Discrete(5)` per robot: stop, drive forward, turn left, turn right, toggle load.
+    #[default]
+    Discrete,
+    /// `Box([-1, 1]^3)` per robot: forward speed, yaw rate, load (> 0.5 lift, < -0.5 put down).
+    Continuous,
+}
+
+fn default_lidar_rays() -> usize {
+    16
+}
+fn default_lidar_range() -> f32 {
+    4.0
+}
+fn default_collision_penalty() -> f32 {
+    0.05
+}
+fn default_dt() -> f32 {
+    0.1
+}
+fn default_max_speed() -> f32 {
+    1.0
+}
+
+/// A physics-mode warehouse scene: rapier3d robots with velocity control on the same
+/// floor plans as grid mode (1 m cells). Checked by [`PhysicsConfig::validate`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhysicsConfig {
+    /// Must be `physics`.
+    pub mode: Mode,
+    /// The floor plan.
+    pub layout: LayoutConfig,
+    /// Number of robots.
+    pub n_agents: usize,
+    /// Number of shelves requested at any time.
+    pub request_queue_size: usize,
+    /// Episode length in steps; truncated after it.
+    #[serde(default = "default_max_steps")]
+    pub max_steps: Option<u64>,
+    /// How delivery rewards are shared.
+    #[serde(default)]
+    pub reward_type: RewardType,
+    /// Discrete or continuous commands.
+    #[serde(default)]
+    pub actions: ActionKind,
+    /// Lidar rays per robot, spread over 360°.
+    #[serde(default = "default_lidar_rays")]
+    pub lidar_rays: usize,
+    /// Lidar range in metres.
+    #[serde(default = "default_lidar_range")]
+    pub lidar_range: f32,
+    /// Side (odd, in cells) of an optional local occupancy grid in the observation.
+    #[serde(default)]
+    pub occupancy_grid: Option<usize>,
+    /// Reward subtracted for every step a robot spends in contact with something.
+    #[serde(default = "default_collision_penalty")]
+    pub collision_penalty: f32,
+    /// Seconds simulated per step.
+    #[serde(default = "default_dt")]
+    pub dt: f32,
+    /// Top speed in m/s (turning tops out at 90°/s).
+    #[serde(default = "default_max_speed")]
+    pub max_speed: f32,
+    /// Domain randomisation: shelves stand up to this far (m) from their cell centres.
+    #[serde(default)]
+    pub shelf_jitter: f32,
+}
+
+impl PhysicsConfig {
+    /// The physics counterpart of a named rware task: same floor plan, robots and queue.
+    pub fn rware(size: &str, n_agents: usize, actions: ActionKind) -> Self {
+        Self {
+            mode: Mode::Physics,
+            layout: LayoutConfig::Preset(size.into()),
+            n_agents,
+            request_queue_size: n_agents,
+            max_steps: Some(500),
+            reward_type: RewardType::Individual,
+            actions,
+            lidar_rays: default_lidar_rays(),
+            lidar_range: default_lidar_range(),
+            occupancy_grid: None,
+            collision_penalty: default_collision_penalty(),
+            dt: default_dt(),
+            max_speed: default_max_speed(),
+            shelf_jitter: 0.0,
+        }
+    }
+
+    /// Checks every field; errors name the field.
+    pub fn validate(&self) -> Result<(), EnvError> {
+        let field = |name: &str, reason: String| EnvError::InvalidConfig { what: format!("field '{name}'"), reason };
+        if self.mode != Mode::Physics {
+            return Err(field("mode", "a physics scene needs mode = \"physics\"".into()));
+        }
+        validate_common(&self.layout, self.n_agents, self.request_queue_size)?;
+        if let Some(fixed) = self.layout.fixed()?
+            && self.n_agents > fixed.cells() / 2
+        {
+            return Err(field("n_agents", format!("{} robots crowd {} cells; use at most half", self.n_agents, fixed.cells())));
+        }
+        if self.lidar_rays == 0 || self.lidar_rays > 1024 {
+            return Err(field("lidar_rays", format!("must be 1..=1024, got {}", self.lidar_rays)));
+        }
+        if !(self.lidar_range > 0.0 && self.lidar_range.is_finite()) {
+            return Err(field("lidar_range", format!("must be positive, got {}", self.lidar_range)));
+        }
+        if self.occupancy_grid.is_some_and(|k| k % 2 == 0 || k > 31) {
+            return Err(field("occupancy_grid", "must be an odd side length up to 31".into()));
+        }
+        if !(self.dt > 0.0 && self.dt <= 0.5) {
+            return Err(field("dt", format!("must be in (0, 0.5] seconds, got {}", self.dt)));
+        }
+        if !(self.max_speed > 0.0 && self.max_speed * self.dt <= 0.3) {
+            return Err(field("max_speed", format!("must be positive and move at most 0.3 m per step (dt {}), got {}", self.dt, self.max_speed)));
+        }
+        if !(0.0..=0.1).contains(&self.shelf_jitter) {
+            return Err(field("shelf_jitter", format!("must be in [0, 0.1] m, got {}", self.shelf_jitter)));
+        }
+        if self.max_steps == Some(0) || !self.collision_penalty.is_finite() {
+            return Err(field("max_steps", "limits must be at least 1 and the penalty finite".into()));
+        }
+        Ok(())
+    }
+}
+
+/// A warehouse scene file: grid or physics mode, told apart by its `mode` field.
+#[derive(Clone, Debug, PartialEq)]
+pub enum WarehouseScene {
+    /// `mode = "grid"`.
+    Grid(GridConfig),
+    /// `mode = "physics"`.
+    Physics(PhysicsConfig),
+}
+
+impl WarehouseScene {
+    /// Parses and validates a TOML scene; `origin` names the source in errors.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Self, EnvError> {
+        let wrap = |reason: String| EnvError::InvalidConfig { what: format!("scene file {origin}"), reason };
+        let table: toml::Table = toml::from_str(text).map_err(|e| wrap(e.to_string().trim_end().replace('\n', "\n  ")))?;
+        match table.get("mode").and_then(|m| m.as_str()) {
+            Some("grid") => GridConfig::from_toml(text, origin).map(Self::Grid),
+            Some("physics") => {
+                let cfg: PhysicsConfig = toml::from_str(text).map_err(|e| wrap(e.to_string().trim_end().replace('\n', "\n  ")))?;
+                cfg.validate().map_err(|e| wrap(e.to_string()))?;
+                Ok(Self::Physics(cfg))
+            }
+            Some(other) => Err(wrap(format!("field 'mode': '{other}' is not one of \"grid\", \"physics\""))),
+            None => Err(wrap("missing field 'mode' (\"grid\" or \"physics\")".into())),
+        }
+    }
+
+    /// Reads a TOML scene file.
+    pub fn from_file(path: &Path) -> Result<Self, EnvError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| EnvError::InvalidConfig { what: format!("scene file {}", path.display()), reason: e.to_string() })?;
+        Self::from_toml(&text, &path.display().to_string())
     }
 }

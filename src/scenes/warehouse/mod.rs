@@ -40,9 +40,11 @@
 pub mod config;
 pub mod grid;
 pub mod layout;
+pub mod physics;
 mod tiebreak;
 
-pub use config::{GridConfig, LayoutConfig, Mode, RewardType};
+pub use config::{ActionKind, GridConfig, LayoutConfig, Mode, PhysicsConfig, RewardType, WarehouseScene};
+pub use physics::{JointPhysicsWarehouse, PhysicsWarehouse};
 pub use grid::{Direction, GridAction, GridWarehouse, Robot};
 pub use layout::Layout;
 
