@@ -202,3 +202,14 @@ fn continuous_and_multi_discrete_actions_are_split_per_env() -> anyhow::Result<(
     }
     Ok(())
 }
+
+#[test]
+fn physics_warehouse_batches_are_identical_across_backends() -> anyhow::Result<()> {
+    let opts = MakeOptions::default();
+    let id = "warehouse-physics-tiny-2ag-continuous-v0";
+    let mut serial = make_vec(registry(), id, 3, Backend::Serial, AutoresetMode::SameStep, &opts)?;
+    let mut threaded = make_vec(registry(), id, 3, Backend::Threaded { num_threads: 2 }, AutoresetMode::SameStep, &opts)?;
+    let a = trajectory(serial.as_mut(), 4, 120)?;
+    assert!(a == trajectory(threaded.as_mut(), 4, 120)?, "rapier steps are deterministic across threads");
+    Ok(())
+}

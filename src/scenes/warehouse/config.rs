@@ -88,6 +88,27 @@ impl LayoutConfig {
     }
 }
 
+/// A validation error of a scene read from `text`, naming the file and, for field
+/// errors, the line where the field is set.
+fn located(text: &str, origin: &str, err: EnvError) -> EnvError {
+    let line = match &err {
+        EnvError::InvalidConfig { what, .. } => what
+            .strip_prefix("field '")
+            .and_then(|f| f.strip_suffix('\''))
+            .and_then(|f| f.rsplit('.').next())
+            .and_then(|key| {
+                text.lines().position(|l| {
+                    let l = l.trim_start();
+                    l.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with('=') || rest.starts_with(']'))
+                        || l.starts_with('[') && l.trim_end_matches(']').ends_with(key)
+                })
+            }),
+        _ => None,
+    };
+    let location = line.map_or_else(|| format!("scene file {origin}"), |l| format!("scene file {origin}, line {}", l + 1));
+    EnvError::InvalidConfig { what: location, reason: err.to_string() }
+}
+
 fn default_sensor_range() -> usize {
     1
 }
@@ -208,7 +229,7 @@ impl GridConfig {
             what: format!("scene file {origin}"),
             reason: e.to_string().trim_end().replace('\n', "\n  "),
         })?;
-        cfg.validate().map_err(|e| EnvError::InvalidConfig { what: format!("scene file {origin}"), reason: e.to_string() })?;
+        cfg.validate().map_err(|e| located(text, origin, e))?;
         Ok(cfg)
     }
 
@@ -235,7 +256,13 @@ mod tests {
 
         let text = "mode = \"grid\"\nn_agents = 0\nrequest_queue_size = 2\n[layout]\npreset = \"tiny\"\n";
         let Err(e) = GridConfig::from_toml(text, "x.toml") else { panic!("zero agents accepted") };
-        assert!(e.to_string().contains("field 'n_agents'"), "{e}");
+        assert!(e.to_string().contains("x.toml, line 2") && e.to_string().contains("field 'n_agents'"), "{e}");
+
+        let text = "mode = \"physics\"\nn_agents = 1\nrequest_queue_size = 1\nlidar_rays = 0\n[layout]\npreset = \"tiny\"\n";
+        let Err(e) = WarehouseScene::from_toml(text, "p.toml") else { panic!("zero rays accepted") };
+        assert!(e.to_string().contains("p.toml, line 4") && e.to_string().contains("lidar_rays"), "{e}");
+        let Err(e) = WarehouseScene::from_toml("n_agents = 1", "m.toml") else { panic!("no mode accepted") };
+        assert!(e.to_string().contains("missing field 'mode'"), "{e}");
     }
 
     #[test]
@@ -394,7 +421,7 @@ impl WarehouseScene {
             Some("grid") => GridConfig::from_toml(text, origin).map(Self::Grid),
             Some("physics") => {
                 let cfg: PhysicsConfig = toml::from_str(text).map_err(|e| wrap(e.to_string().trim_end().replace('\n', "\n  ")))?;
-                cfg.validate().map_err(|e| wrap(e.to_string()))?;
+                cfg.validate().map_err(|e| located(text, origin, e))?;
                 Ok(Self::Physics(cfg))
             }
             Some(other) => Err(wrap(format!("field 'mode': '{other}' is not one of \"grid\", \"physics\""))),
