@@ -20,11 +20,18 @@ pub enum Class {
     RequestedShelf,
     /// A pick/drop (goal) station.
     Goal,
+    /// A traffic vehicle (or parked car).
+    Vehicle,
+    /// A controlled (ego) vehicle.
+    EgoVehicle,
+    /// A lane surface.
+    Road,
 }
 
 impl Class {
     /// Every class, in id order.
-    pub const ALL: [Class; 5] = [Class::Floor, Class::Robot, Class::Shelf, Class::RequestedShelf, Class::Goal];
+    pub const ALL: [Class; 8] =
+        [Class::Floor, Class::Robot, Class::Shelf, Class::RequestedShelf, Class::Goal, Class::Vehicle, Class::EgoVehicle, Class::Road];
 
     /// Stable numeric id (0 is reserved for background in masks, so ids start at 1).
     pub fn id(self) -> u32 {
@@ -34,6 +41,9 @@ impl Class {
             Class::Shelf => 3,
             Class::RequestedShelf => 4,
             Class::Goal => 5,
+            Class::Vehicle => 6,
+            Class::EgoVehicle => 7,
+            Class::Road => 8,
         }
     }
 
@@ -45,6 +55,9 @@ impl Class {
             Class::Shelf => "shelf",
             Class::RequestedShelf => "requested_shelf",
             Class::Goal => "goal",
+            Class::Vehicle => "vehicle",
+            Class::EgoVehicle => "ego_vehicle",
+            Class::Road => "road",
         }
     }
 }

@@ -213,3 +213,28 @@ fn physics_warehouse_batches_are_identical_across_backends() -> anyhow::Result<(
     assert!(a == trajectory(threaded.as_mut(), 4, 120)?, "rapier steps are deterministic across threads");
     Ok(())
 }
+
+#[test]
+fn backends_stay_identical_after_an_env_error() -> anyhow::Result<()> {
+    // Regression: the serial backend used to stop at the first failing env while the
+    // threaded one stepped the others, so the batches drifted apart after an error.
+    let make = || -> Vec<Box<dyn Env>> {
+        let mut envs = walkers(4);
+        let mut failing = Walker::new(15);
+        failing.error_on = Some(0);
+        envs[1] = Box::new(failing);
+        envs
+    };
+    let mut serial = SerialVecEnv::new(make(), AutoresetMode::NextStep)?;
+    let mut threaded = ThreadedVecEnv::new(make(), 2, AutoresetMode::NextStep)?;
+    serial.reset(Some(8))?;
+    threaded.reset(Some(8))?;
+    assert!(serial.step(Actions::Discrete(&[2, 0, 2, 2])).is_err());
+    assert!(threaded.step(Actions::Discrete(&[2, 0, 2, 2])).is_err());
+    for _ in 0..5 {
+        let a = serial.step(Actions::Discrete(&[2, 1, 0, 2]))?.clone();
+        let b = threaded.step(Actions::Discrete(&[2, 1, 0, 2]))?.clone();
+        assert!(a == b);
+    }
+    Ok(())
+}

@@ -96,7 +96,7 @@ fn grid_transitions_match_rware() -> anyhow::Result<()> {
         e.set_requests(&queue_after)?;
         if let Some(all) = rec["obs"].as_array() {
             for (i, o) in all.iter().enumerate() {
-                e.observe(i, &mut obs);
+                e.observe(i, &mut obs)?;
                 let digits = o[2].as_str().unwrap_or_default();
                 let mut expected = vec![o[0].as_f64().unwrap_or(-1.0) as f32, o[1].as_f64().unwrap_or(-1.0) as f32];
                 expected.extend(digits.chars().map(|c| if c == '1' { 1.0 } else { 0.0 }));
@@ -224,5 +224,19 @@ fn procedural_layouts_change_with_the_seed() -> anyhow::Result<()> {
     env.reset(Some(4), None, &mut buf)?;
     let space = env.observation_space(0).cloned().ok_or_else(|| anyhow::anyhow!("space"))?;
     assert!(space.contains_flat(&buf.obs[0]), "coordinates stay within the largest layout's bounds");
+    Ok(())
+}
+
+#[test]
+fn inconsistent_states_are_rejected() -> anyhow::Result<()> {
+    let mut env = GridWarehouse::new(GridConfig::rware("tiny", 2, 1.0))?;
+    env.reset_state(Some(0))?;
+    assert!(env.set_requests(&[3, 3]).is_err(), "duplicate requests");
+    let r = |x, y, carrying| Robot { x, y, dir: Direction::Up, carrying, has_delivered: false };
+    assert!(env.set_state(&[r(0, 0, None), r(0, 0, None)], &[1, 2]).is_err(), "two robots on one cell");
+    assert!(env.set_state(&[r(0, 0, Some(1)), r(0, 1, Some(1))], &[1, 2]).is_err(), "one shelf carried twice");
+    assert!(env.set_state(&[r(0, 0, None), r(0, 1, None)], &[1, 2]).is_ok());
+    let mut short = vec![0.0; 5];
+    assert!(env.observe(0, &mut short).is_err(), "a short buffer is an error, not a panic");
     Ok(())
 }

@@ -72,10 +72,12 @@ fn env_err(check: &'static str) -> impl Fn(EnvError) -> CheckError {
 fn invalid_action_for(space: &Space) -> Option<Value> {
     match space {
         Space::Discrete { n, start } => Some(Value::Discrete(start + *n as i64)),
-        Space::MultiDiscrete { nvec } => Some(Value::MultiDiscrete(nvec.iter().map(|&n| n as i64).collect())),
+        Space::MultiDiscrete { nvec } if !nvec.is_empty() => Some(Value::MultiDiscrete(nvec.iter().map(|&n| n as i64).collect())),
+        Space::MultiDiscrete { .. } => None,
         Space::Box(b) => {
             let mut v = b.low().to_vec();
-            v[0] = if b.high()[0].is_finite() { f32::INFINITY } else { f32::NAN };
+            let first = v.first_mut()?;
+            *first = if b.high()[0].is_finite() { f32::INFINITY } else { f32::NAN };
             Some(Value::Box(v))
         }
         Space::Dict(_) => None,

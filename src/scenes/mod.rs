@@ -6,6 +6,7 @@
 //! Space, Rewards, Starting State, Episode End, Arguments, Version History).
 
 pub mod cartpole;
+pub mod driving;
 mod registry;
 pub mod warehouse;
 

@@ -10,4 +10,4 @@
 pub mod plugin;
 mod world;
 
-pub use world::{Groups, Handle, LidarConfig, SimWorld};
+pub use world::{Groups, Handle, LidarConfig, PlanarBox, SimWorld, rectangles_overlap};

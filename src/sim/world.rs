@@ -248,3 +248,44 @@ mod tests {
         assert!(w.position(robot)[2] < 2.5 - 0.4 - 0.3 + 0.05, "a loaded robot is blocked by it");
     }
 }
+
+/// A rectangle in a plane: centre, heading (radians) and half extents (along, across).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PlanarBox {
+    /// Centre.
+    pub center: [f64; 2],
+    /// Rotation of the first extent from the x axis.
+    pub heading: f64,
+    /// Half length and half width.
+    pub half_extents: [f64; 2],
+}
+
+/// Whether two planar rectangles overlap, by rapier's (parry's) exact cuboid test.
+/// The pose of `b` relative to `a` is formed in `f64` first, so large world
+/// coordinates lose no precision.
+pub fn rectangles_overlap(a: &PlanarBox, b: &PlanarBox) -> bool {
+    use rapier3d::parry::query::details::intersection_test_cuboid_cuboid;
+    use rapier3d::parry::shape::Cuboid;
+    let (dx, dy) = (b.center[0] - a.center[0], b.center[1] - a.center[1]);
+    let (s, c) = a.heading.sin_cos();
+    let local = Vector::new((c * dx + s * dy) as f32, (-s * dx + c * dy) as f32, 0.0);
+    let pos12 = Pose::from_parts(local, Rotation::from_rotation_z((b.heading - a.heading) as f32));
+    let ca = Cuboid::new(Vector::new(a.half_extents[0] as f32, a.half_extents[1] as f32, 1.0));
+    let cb = Cuboid::new(Vector::new(b.half_extents[0] as f32, b.half_extents[1] as f32, 1.0));
+    intersection_test_cuboid_cuboid(&pos12, &ca, &cb)
+}
+
+#[cfg(test)]
+mod planar_tests {
+    use super::*;
+
+    #[test]
+    fn rectangles_overlap_exactly() {
+        let car = |x: f64, y: f64, h: f64| PlanarBox { center: [x, y], heading: h, half_extents: [2.5, 1.0] };
+        assert!(rectangles_overlap(&car(1000.0, 0.0, 0.0), &car(1004.9, 0.0, 0.0)));
+        assert!(!rectangles_overlap(&car(1000.0, 0.0, 0.0), &car(1005.1, 0.0, 0.0)));
+        assert!(!rectangles_overlap(&car(0.0, 0.0, 0.0), &car(0.0, 2.1, 0.0)));
+        assert!(rectangles_overlap(&car(0.0, 0.0, 0.0), &car(0.0, 3.0, std::f64::consts::FRAC_PI_2)));
+        assert!(!rectangles_overlap(&car(0.0, 0.0, 0.7), &car(4.0, 3.5, 0.7)));
+    }
+}

@@ -65,18 +65,27 @@ impl Chunk {
         Ok(info)
     }
 
+    /// Resets every env; an env that fails does not stop the others (so serial and
+    /// threaded batches stay in the same state), and the first error is returned.
     pub fn reset_all(&mut self, seed: Option<u64>) -> Result<(), EnvError> {
-        (0..self.len()).try_for_each(|i| self.reset_one(i, seed).map(|_| ()))
+        let mut first_error = Ok(());
+        for i in 0..self.len() {
+            if let Err(e) = self.reset_one(i, seed) {
+                first_error = first_error.and(Err(e));
+            }
+        }
+        first_error
     }
 
     /// Resets the envs whose entry in `mask` (local indices) is true.
     pub fn reset_masked(&mut self, mask: &[bool], seed: Option<u64>) -> Result<(), EnvError> {
+        let mut first_error = Ok(());
         for (i, &m) in mask.iter().enumerate() {
-            if m {
-                self.reset_one(i, seed)?;
+            if m && let Err(e) = self.reset_one(i, seed) {
+                first_error = first_error.and(Err(e));
             }
         }
-        Ok(())
+        first_error
     }
 
     /// Resets by the chunk's own `mask` copy (the worker path).
@@ -87,13 +96,24 @@ impl Chunk {
         result
     }
 
-    /// Steps every env of the chunk; `actions` covers exactly this chunk's envs.
+    /// Steps every env of the chunk; `actions` covers exactly this chunk's envs. An
+    /// env that fails does not stop the others; the first error is returned.
     pub fn step_all(&mut self, actions: Actions<'_>, mode: AutoresetMode) -> Result<(), EnvError> {
-        let d = self.buf.obs_dim;
+        let mut first_error = Ok(());
         for i in 0..self.len() {
+            if let Err(e) = self.step_one(i, actions, mode) {
+                first_error = first_error.and(Err(e));
+            }
+        }
+        first_error
+    }
+
+    fn step_one(&mut self, i: usize, actions: Actions<'_>, mode: AutoresetMode) -> Result<(), EnvError> {
+        let d = self.buf.obs_dim;
+        {
             if mode == AutoresetMode::NextStep && self.needs_reset[i] {
                 self.reset_one(i, None)?;
-                continue;
+                return Ok(());
             }
             let obs = &mut self.buf.obs[i * d..(i + 1) * d];
             let out = self.envs[i].step(actions.get(i, self.action_width), obs).map_err(self.wrap(i))?;

@@ -138,12 +138,12 @@ impl ActionBuffer {
             (ActionBuffer::Discrete(a), Space::Discrete { n, start }) => {
                 a.iter_mut().for_each(|x| *x = start + rng.random_range(0..*n) as i64)
             }
-            (ActionBuffer::MultiDiscrete(a), Space::MultiDiscrete { nvec }) => {
+            (ActionBuffer::MultiDiscrete(a), Space::MultiDiscrete { nvec }) if !nvec.is_empty() => {
                 for row in a.chunks_mut(nvec.len()) {
                     row.iter_mut().zip(nvec).for_each(|(x, &n)| *x = rng.random_range(0..n) as i64);
                 }
             }
-            (ActionBuffer::Continuous(a), Space::Box(b)) => a.chunks_mut(b.numel()).for_each(|row| b.sample_into(rng, row)),
+            (ActionBuffer::Continuous(a), Space::Box(b)) if b.numel() > 0 => a.chunks_mut(b.numel()).for_each(|row| b.sample_into(rng, row)),
             _ => {}
         }
     }

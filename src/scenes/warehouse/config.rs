@@ -80,7 +80,10 @@ impl LayoutConfig {
     pub fn largest(&self) -> Result<Layout, EnvError> {
         match self {
             LayoutConfig::Procedural { shelf_columns, column_height, shelf_rows } => {
-                let cols = if shelf_columns[1] % 2 == 1 { shelf_columns[1] } else { shelf_columns[1].saturating_sub(1) };
+                let cols = (shelf_columns[0]..=shelf_columns[1]).rev().find(|c| c % 2 == 1).ok_or_else(|| EnvError::InvalidConfig {
+                    what: "field 'layout.procedural.shelf_columns'".into(),
+                    reason: "the range holds no odd number".into(),
+                })?;
                 Layout::from_params(cols, column_height[1], shelf_rows[1])
             }
             other => other.fixed()?.ok_or_else(|| EnvError::InvalidConfig { what: "layout".into(), reason: "no fixed layout".into() }),
@@ -161,23 +164,29 @@ fn validate_common(layout: &LayoutConfig, n_agents: usize, request_queue_size: u
             }
         }
         if let LayoutConfig::Procedural { shelf_columns, column_height, shelf_rows } = layout {
-            // Every layout the ranges can produce must hold the robots and the requests.
-            for cols in (shelf_columns[0]..=shelf_columns[1]).filter(|c| c % 2 == 1) {
-                for h in column_height[0]..=column_height[1] {
-                    for r in shelf_rows[0]..=shelf_rows[1] {
-                        let l = Layout::from_params(cols, h, r)?;
-                        if n_agents > l.cells() || request_queue_size >= l.num_shelves() {
-                            return Err(field(
-                                "layout.procedural",
-                                format!(
-                                    "shelf_columns={cols}, column_height={h}, shelf_rows={r} gives {} shelves, too few for {} requests",
-                                    l.num_shelves(),
-                                    request_queue_size
-                                ),
-                            ));
-                        }
-                    }
+            for (name, [lo, hi]) in [("shelf_columns", shelf_columns), ("column_height", column_height), ("shelf_rows", shelf_rows)] {
+                if *lo == 0 || lo > hi {
+                    return Err(field(&format!("layout.procedural.{name}"), format!("[{lo}, {hi}] must satisfy 1 <= low <= high")));
                 }
+            }
+            let Some(min_cols) = (shelf_columns[0]..=shelf_columns[1]).find(|c| c % 2 == 1) else {
+                return Err(field("layout.procedural.shelf_columns", "the range holds no odd number".into()));
+            };
+            // Cells and shelves grow with every parameter: the smallest plan must hold
+            // the robots and requests, and the largest must not be too big.
+            let max_cols = (shelf_columns[0]..=shelf_columns[1]).rev().find(|c| c % 2 == 1).unwrap_or(min_cols);
+            Layout::from_params(max_cols, column_height[1], shelf_rows[1])?;
+            let l = Layout::from_params(min_cols, column_height[0], shelf_rows[0])?;
+            if n_agents > l.cells() || request_queue_size >= l.num_shelves() {
+                return Err(field(
+                    "layout.procedural",
+                    format!(
+                        "its smallest plan (shelf_columns={min_cols}, column_height={}, shelf_rows={}) has {} shelves, too few for {request_queue_size} requests",
+                        column_height[0],
+                        shelf_rows[0],
+                        l.num_shelves()
+                    ),
+                ));
             }
         }
         if n_agents == 0 {
@@ -261,6 +270,10 @@ mod tests {
         let text = "mode = \"physics\"\nn_agents = 1\nrequest_queue_size = 1\nlidar_rays = 0\n[layout]\npreset = \"tiny\"\n";
         let Err(e) = WarehouseScene::from_toml(text, "p.toml") else { panic!("zero rays accepted") };
         assert!(e.to_string().contains("p.toml, line 4") && e.to_string().contains("lidar_rays"), "{e}");
+        let reversed = "mode = \"grid\"\nn_agents = 1\nrequest_queue_size = 1\n[layout.procedural]\nshelf_columns = [3, 3]\ncolumn_height = [8, 2]\nshelf_rows = [1, 1]\n";
+        assert!(GridConfig::from_toml(reversed, "r.toml").is_err(), "reversed ranges are rejected");
+        let huge = "mode = \"grid\"\nn_agents = 1\nrequest_queue_size = 1\n[layout.params]\nshelf_columns = 99999999\ncolumn_height = 99999999\nshelf_rows = 99999999\n";
+        assert!(GridConfig::from_toml(huge, "h.toml").is_err(), "huge layouts are rejected, not allocated");
         let Err(e) = WarehouseScene::from_toml("n_agents = 1", "m.toml") else { panic!("no mode accepted") };
         assert!(e.to_string().contains("missing field 'mode'"), "{e}");
     }
@@ -373,7 +386,14 @@ impl PhysicsConfig {
             return Err(field("mode", "a physics scene needs mode = \"physics\"".into()));
         }
         validate_common(&self.layout, self.n_agents, self.request_queue_size)?;
-        if let Some(fixed) = self.layout.fixed()?
+        let smallest = match &self.layout {
+            LayoutConfig::Procedural { shelf_columns, column_height, shelf_rows } => {
+                let cols = (shelf_columns[0]..=shelf_columns[1]).find(|c| c % 2 == 1).unwrap_or(shelf_columns[0]);
+                Some(Layout::from_params(cols, column_height[0], shelf_rows[0])?)
+            }
+            other => other.fixed()?,
+        };
+        if let Some(fixed) = smallest
             && self.n_agents > fixed.cells() / 2
         {
             return Err(field("n_agents", format!("{} robots crowd {} cells; use at most half", self.n_agents, fixed.cells())));

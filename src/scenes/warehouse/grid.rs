@@ -15,7 +15,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::config::{GridConfig, LayoutConfig, RewardType};
 use super::layout::Layout;
-use crate::env::{Action, BoxSpace, EnvError, Info, ParallelBuffers, ParallelEnv, ResetOptions, Space, check_action};
+use crate::env::{Action, BoxSpace, EnvError, Info, ParallelBuffers, ParallelEnv, ResetOptions, Space, check_action, check_obs_len};
 use crate::snapshot::{Class, ObjectState, Shape, Snapshot, Snapshotter};
 use crate::util::seed::{DEFAULT_SEED, rng_from_seed};
 
@@ -293,16 +293,17 @@ impl GridWarehouse {
         }
         if let LayoutConfig::Procedural { shelf_columns, column_height, shelf_rows } = &self.cfg.layout {
             let (c, h, r) = ((shelf_columns[0], shelf_columns[1]), (column_height[0], column_height[1]), (shelf_rows[0], shelf_rows[1]));
-            let layout = Layout::procedural(&mut self.rng, c, h, r)?;
+            let layout = Layout::procedural(&mut self.rng, c, h, r).inspect_err(|_| self.has_reset = false)?;
+            if self.cfg.n_agents > layout.cells() || self.cfg.request_queue_size >= layout.num_shelves() {
+                self.has_reset = false;
+                return Err(EnvError::InvalidConfig {
+                    what: "procedural layout".into(),
+                    reason: format!("a drawn {}x{} layout is too small for the robots or requests", layout.width, layout.height),
+                });
+            }
             if layout != self.layout {
                 self.layout = layout;
                 self.size_buffers();
-            }
-            if self.cfg.n_agents > self.layout.cells() || self.cfg.request_queue_size >= self.layout.num_shelves() {
-                return Err(EnvError::InvalidConfig {
-                    what: "procedural layout".into(),
-                    reason: format!("a drawn {}x{} layout is too small for the robots or requests", self.layout.width, self.layout.height),
-                });
             }
         }
         let (w, h) = (self.layout.width, self.layout.height);
@@ -362,9 +363,21 @@ impl GridWarehouse {
                 }
             }
         }
-        for r in robots {
+        for (i, r) in robots.iter().enumerate() {
             if r.x >= self.layout.width || r.y >= self.layout.height || r.carrying.is_some_and(|s| s >= self.shelves.len()) {
                 return Err(invalid(format!("robot {r:?} is outside the warehouse")));
+            }
+            let clash = robots[..i].iter().any(|o| (o.x, o.y) == (r.x, r.y) || (o.carrying.is_some() && o.carrying == r.carrying));
+            if clash {
+                return Err(invalid(format!("robot {i} shares a cell or a carried shelf with another robot")));
+            }
+        }
+        // A carried shelf leaves its home cell; no other shelf may stand where it goes.
+        for r in robots {
+            let Some(s) = r.carrying else { continue };
+            let blocked = self.shelves.iter().enumerate().any(|(k, &pos)| k != s && pos == (r.x, r.y) && !robots.iter().any(|o| o.carrying == Some(k)));
+            if blocked {
+                return Err(invalid(format!("robot at ({}, {}) carries a shelf onto a standing shelf", r.x, r.y)));
             }
         }
         self.robots.clear();
@@ -381,7 +394,8 @@ impl GridWarehouse {
 
     /// Replaces the request queue (e.g. with rware's random choice after a delivery).
     pub fn set_requests(&mut self, requests: &[usize]) -> Result<(), EnvError> {
-        if requests.len() != self.cfg.request_queue_size || requests.iter().any(|&s| s >= self.shelves.len()) {
+        let distinct = requests.iter().enumerate().all(|(i, r)| !requests[..i].contains(r));
+        if requests.len() != self.cfg.request_queue_size || !distinct || requests.iter().any(|&s| s >= self.shelves.len()) {
             return Err(EnvError::InvalidConfig { what: "request queue".into(), reason: format!("{requests:?} is not a valid queue") });
         }
         self.requested.iter_mut().for_each(|r| *r = false);
@@ -748,8 +762,11 @@ impl GridWarehouse {
     /// `[x, y, carrying, direction one-hot (4), on corridor]`, then for each cell of
     /// the `(2r+1)²` view in row-major order `[has robot, its direction one-hot (4;
     /// [1,0,0,0] when empty), has shelf, shelf requested]`. Cells off the map are empty.
-    pub fn observe(&self, agent: usize, out: &mut [f32]) {
-        let r = self.robots[agent];
+    pub fn observe(&self, agent: usize, out: &mut [f32]) -> Result<(), EnvError> {
+        check_obs_len(&self.obs_space, out)?;
+        let Some(&r) = self.robots.get(agent) else {
+            return Err(if self.has_reset { EnvError::InvalidConfig { what: "robot".into(), reason: format!("no robot {agent}") } } else { EnvError::ResetNeeded });
+        };
         out[0] = r.x as f32;
         out[1] = r.y as f32;
         out[2] = f32::from(u8::from(r.carrying.is_some()));
@@ -783,6 +800,7 @@ impl GridWarehouse {
                 o += 7;
             }
         }
+        Ok(())
     }
 
     /// Decodes joint actions into the input scratch buffer and steps.
@@ -869,7 +887,7 @@ impl ParallelEnv for GridWarehouse {
         self.reset_state(seed)?;
         let info = self.info();
         for i in 0..self.robots.len() {
-            self.observe(i, &mut out.obs[i]);
+            self.observe(i, &mut out.obs[i])?;
             out.rewards[i] = 0.0;
             out.terminated[i] = false;
             out.truncated[i] = false;
@@ -897,7 +915,7 @@ impl ParallelEnv for GridWarehouse {
         let truncated = self.step_decoded(decode, &mut out.rewards)?;
         let info = self.info();
         for i in 0..self.robots.len() {
-            self.observe(i, &mut out.obs[i]);
+            self.observe(i, &mut out.obs[i])?;
             out.truncated[i] = truncated;
             out.terminated[i] = false;
             out.active[i] = !truncated;

@@ -18,6 +18,9 @@ pub struct Layout {
     pub goals: Vec<(usize, usize)>,
 }
 
+/// The largest floor plan accepted, in cells.
+pub const MAX_CELLS: usize = 100_000;
+
 /// The named sizes of rware: `(shelf_rows, shelf_columns)` with columns 8 high.
 pub const PRESETS: [(&str, usize, usize); 4] = [("tiny", 1, 3), ("small", 2, 3), ("medium", 2, 5), ("large", 3, 5)];
 
@@ -34,8 +37,14 @@ impl Layout {
         if column_height == 0 || shelf_rows == 0 {
             return Err(invalid("column_height and shelf_rows must be at least 1".into()));
         }
-        let height = (column_height + 1) * shelf_rows + 2;
-        let width = 3 * shelf_columns + 1;
+        let height = column_height.checked_add(1).and_then(|h| h.checked_mul(shelf_rows)).and_then(|h| h.checked_add(2));
+        let width = shelf_columns.checked_mul(3).and_then(|w| w.checked_add(1));
+        let (Some(height), Some(width)) = (height, width) else {
+            return Err(invalid("dimensions overflow".into()));
+        };
+        if width.saturating_mul(height) > MAX_CELLS {
+            return Err(invalid(format!("{width}x{height} is larger than {MAX_CELLS} cells")));
+        }
         let mut highways = vec![false; width * height];
         for y in 0..height {
             for x in 0..width {
@@ -69,6 +78,9 @@ impl Layout {
         let width = lines.first().map_or(0, |l| l.chars().count());
         if width == 0 {
             return Err(invalid("is empty".into()));
+        }
+        if width.saturating_mul(lines.len()) > MAX_CELLS {
+            return Err(invalid(format!("is larger than {MAX_CELLS} cells")));
         }
         let mut highways = Vec::with_capacity(width * lines.len());
         let mut goals = Vec::new();

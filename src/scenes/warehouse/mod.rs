@@ -87,11 +87,12 @@ impl JointGridWarehouse {
         &self.inner
     }
 
-    fn observe_all(&self, obs: &mut [f32]) {
+    fn observe_all(&self, obs: &mut [f32]) -> Result<(), EnvError> {
         let dim = self.inner.agent_observation_space().flat_dim();
         for (i, chunk) in obs.chunks_mut(dim).enumerate() {
-            self.inner.observe(i, chunk);
+            self.inner.observe(i, chunk)?;
         }
+        Ok(())
     }
 }
 
@@ -116,7 +117,7 @@ impl Env for JointGridWarehouse {
             o.expect_only(&[])?;
         }
         self.inner.reset_state(seed)?;
-        self.observe_all(obs);
+        self.observe_all(obs)?;
         Ok(self.inner.info())
     }
 
@@ -132,7 +133,7 @@ impl Env for JointGridWarehouse {
             GridAction::from_index(a).unwrap_or(GridAction::Noop)
         };
         let truncated = self.inner.step_decoded(decode, &mut self.rewards)?;
-        self.observe_all(obs);
+        self.observe_all(obs)?;
         let reward = self.rewards.iter().sum();
         Ok(StepOutcome { reward, terminated: false, truncated, info: self.inner.info() })
     }

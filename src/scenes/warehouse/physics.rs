@@ -37,7 +37,9 @@ const WALL: u32 = 4;
 const ROBOT_RADIUS: f32 = 0.3;
 const ROBOT_HALF_HEIGHT: f32 = 0.15;
 const SHELF_HALF: [f32; 3] = [0.4, 0.5, 0.4];
-/// A robot lifts or puts down a shelf within this distance of the shelf's centre.
+/// A robot lifts or puts down a shelf within this distance of the shelf's (or
+/// cell's) centre, and is then centred under it, so that the now-loaded robot does
+/// not overlap the neighbouring shelves.
 const PICK_RADIUS: f32 = 0.35;
 /// A carried requested shelf within this distance of a goal's centre is delivered.
 const DELIVER_RADIUS: f32 = 0.5;
@@ -151,6 +153,8 @@ fn apply_commands(
                     shelves.carried_by[s] = Some(r.index);
                     physics.0.set_collider_enabled(shelves.handles[s], false);
                     physics.0.set_groups(r.handle, loaded_groups(true));
+                    let yaw = physics.0.yaw(r.handle);
+                    physics.0.teleport(r.handle, [shelves.pos[s][0], ROBOT_HALF_HEIGHT, shelves.pos[s][1]], yaw);
                     r.carrying = Some(s);
                 }
             }
@@ -438,23 +442,25 @@ impl PhysicsWarehouse {
     /// (moved up to `shelf_jitter` from its centre), robots on distinct random cells
     /// with random headings, and a random request queue.
     pub fn reset_state(&mut self, seed: Option<u64>) -> Result<(), EnvError> {
+        // Everything fallible happens before the old episode is torn down.
         let world = &mut self.world;
-        for e in self.robots.drain(..) {
-            world.despawn(e);
-        }
-        let mut rng = world.remove_resource::<EpisodeRng>().map_or_else(|| rng_from_seed(DEFAULT_SEED), |r| r.0);
-        if let Some(s) = seed {
-            rng = rng_from_seed(s);
-        }
+        let mut rng = match seed {
+            Some(s) => rng_from_seed(s),
+            None => world.get_resource::<EpisodeRng>().map_or_else(|| rng_from_seed(DEFAULT_SEED), |r| r.0.clone()),
+        };
         let layout = match &self.cfg.layout {
             LayoutConfig::Procedural { shelf_columns, column_height, shelf_rows } => Layout::procedural(
                 &mut rng,
                 (shelf_columns[0], shelf_columns[1]),
                 (column_height[0], column_height[1]),
                 (shelf_rows[0], shelf_rows[1]),
-            )?,
+            )
+            .inspect_err(|_| self.has_reset = false)?,
             _ => world.resource::<Floor>().layout.clone(),
         };
+        for e in self.robots.drain(..) {
+            world.despawn(e);
+        }
         let (w, h) = (layout.width as f32, layout.height as f32);
         let mut sim = SimWorld::new(self.cfg.dt);
         let wall = Groups { memberships: WALL, filter: ROBOT };
