@@ -19,6 +19,9 @@ mod warehouse;
 // The physics warehouse: rapier robots driving, lifting, delivering and colliding.
 mod warehouse_physics;
 
+// Driving scenes: controllers, traffic, crashes, observations, goals.
+mod driving;
+
 // Vector envs: serial vs threaded equality, seeding, autoreset modes, errors.
 mod vector;
 

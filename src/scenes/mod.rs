@@ -16,8 +16,19 @@ use std::path::Path;
 
 use crate::env::{Env, EnvError, ParallelEnv};
 
+/// A driving scene file names its `scene`; warehouse files their `mode`.
+fn driving_scene(path: &Path) -> Result<Option<driving::DrivingConfig>, EnvError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| EnvError::InvalidConfig { what: format!("scene file {}", path.display()), reason: e.to_string() })?;
+    let is_driving = toml::from_str::<toml::Table>(&text).is_ok_and(|t| t.contains_key("scene"));
+    if is_driving { driving::DrivingConfig::from_toml(&text, &path.display().to_string()).map(Some) } else { Ok(None) }
+}
+
 /// Builds the single-agent view of the scene in a TOML scene file (see `scenes/`).
 pub fn make_from_file(path: &Path) -> Result<Box<dyn Env>, EnvError> {
+    if let Some(cfg) = driving_scene(path)? {
+        return Ok(Box::new(driving::JointDrivingEnv::from_config(cfg)?));
+    }
     Ok(match warehouse::WarehouseScene::from_file(path)? {
         warehouse::WarehouseScene::Grid(cfg) => Box::new(warehouse::JointGridWarehouse::from_config(cfg)?),
         warehouse::WarehouseScene::Physics(cfg) => Box::new(warehouse::JointPhysicsWarehouse::from_config(cfg)?),
@@ -26,6 +37,9 @@ pub fn make_from_file(path: &Path) -> Result<Box<dyn Env>, EnvError> {
 
 /// Builds the multi-agent view of the scene in a TOML scene file.
 pub fn make_parallel_from_file(path: &Path) -> Result<Box<dyn ParallelEnv>, EnvError> {
+    if let Some(cfg) = driving_scene(path)? {
+        return Ok(Box::new(driving::DrivingEnv::new(cfg)?));
+    }
     Ok(match warehouse::WarehouseScene::from_file(path)? {
         warehouse::WarehouseScene::Grid(cfg) => Box::new(warehouse::GridWarehouse::new(cfg)?),
         warehouse::WarehouseScene::Physics(cfg) => Box::new(warehouse::PhysicsWarehouse::new(cfg)?),

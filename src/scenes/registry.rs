@@ -3,6 +3,7 @@
 use std::sync::{Arc, OnceLock};
 
 use super::cartpole::CartPole;
+use super::driving::{DrivingConfig, DrivingEnv, JointDrivingEnv};
 use super::warehouse::{ActionKind, GridConfig, GridWarehouse, JointGridWarehouse, JointPhysicsWarehouse, PhysicsConfig, PhysicsWarehouse};
 use crate::env::{Env, EnvSpec, ParallelEnv, Registry};
 
@@ -46,6 +47,34 @@ fn warehouse_physics_spec(size: &str, n_agents: usize, actions: ActionKind) -> E
     }
 }
 
+fn driving_spec(id: &str, summary: &str, cfg: DrivingConfig) -> EnvSpec {
+    let max_episode_steps = Some((cfg.duration * cfg.policy_frequency as f64).round() as u64);
+    let (single, parallel) = (cfg.clone(), cfg);
+    EnvSpec {
+        id: id.into(),
+        summary: summary.into(),
+        max_episode_steps,
+        reward_threshold: None,
+        entry_point: Arc::new(move |_| Ok(Box::new(JointDrivingEnv::from_config(single.clone())?) as Box<dyn Env>)),
+        parallel_entry_point: Some(Arc::new(move |_| Ok(Box::new(DrivingEnv::new(parallel.clone())?) as Box<dyn ParallelEnv>))),
+    }
+}
+
+fn driving_specs() -> Vec<EnvSpec> {
+    use super::driving::{ActionKind as DrivingActions, SceneKind};
+    let continuous = DrivingConfig { actions: DrivingActions::Continuous, ..DrivingConfig::scene(SceneKind::Highway) };
+    let two_agents = DrivingConfig { controlled_vehicles: 2, ..DrivingConfig::scene(SceneKind::Highway) };
+    vec![
+        driving_spec("driving-highway-v0", "highway-env highway-v0: 4 lanes, 50 IDM/MOBIL cars, meta-actions, speed and right-lane rewards", DrivingConfig::scene(SceneKind::Highway)),
+        driving_spec("driving-highway-continuous-v0", "the highway with continuous acceleration and steering", continuous),
+        driving_spec("driving-highway-2ag-v0", "the highway with two controlled cars (multi-agent)", two_agents),
+        driving_spec("driving-merge-v0", "highway-env merge-v0: an on-ramp merges into a two-lane highway", DrivingConfig::scene(SceneKind::Merge)),
+        driving_spec("driving-intersection-v0", "highway-env intersection-v0: turn left across a four-way intersection with right of way", DrivingConfig::scene(SceneKind::Intersection)),
+        driving_spec("driving-roundabout-v0", "highway-env roundabout-v0: enter a two-lane roundabout and take an exit", DrivingConfig::scene(SceneKind::Roundabout)),
+        driving_spec("driving-parking-v0", "highway-env parking-v0: goal-conditioned parking among parked cars (continuous)", DrivingConfig::scene(SceneKind::Parking)),
+    ]
+}
+
 fn builtin_specs() -> Vec<EnvSpec> {
     let mut specs = vec![EnvSpec {
         id: "cartpole-v1".into(),
@@ -65,6 +94,7 @@ fn builtin_specs() -> Vec<EnvSpec> {
             specs.push(warehouse_physics_spec(size, n, actions));
         }
     }
+    specs.extend(driving_specs());
     specs
 }
 

@@ -4,5 +4,11 @@
 //! (Leurent, 2018): a road network of lanes, an ego vehicle with a kinematic
 //! bicycle model, and traffic driven by IDM and MOBIL.
 
+pub mod config;
+mod env;
 pub mod road;
+mod scene;
 pub mod vehicle;
+
+pub use config::{ActionKind, DrivingConfig, ObservationKind, SceneKind};
+pub use env::{DrivingEnv, JointDrivingEnv};

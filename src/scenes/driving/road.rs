@@ -95,6 +95,7 @@ impl Lane {
     }
 
     /// A circular lane; `clockwise` means the phase increases along the lane.
+    #[expect(clippy::too_many_arguments, reason = "the fields of highway-env's CircularLane, in its order")]
     pub fn circular(
         center: [f64; 2],
         radius: f64,

@@ -1,0 +1,300 @@
+//! Driving scene configuration: a TOML scene file or the defaults of a registry id,
+//! with every field overridable.
+
+use serde::{Deserialize, Serialize};
+
+use crate::env::EnvError;
+
+/// Which scene.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SceneKind {
+    /// A straight multi-lane highway with dense traffic.
+    Highway,
+    /// A two-lane highway with an on-ramp merging into it.
+    Merge,
+    /// A four-way intersection with right-of-way; the ego turns left.
+    Intersection,
+    /// A two-lane roundabout with four entries; the ego takes a random exit.
+    Roundabout,
+    /// A parking lot: reach a goal spot and heading (goal-conditioned).
+    Parking,
+}
+
+/// How the ego is commanded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    /// `Discrete(5)`: LANE_LEFT, IDLE, LANE_RIGHT, FASTER, SLOWER over lane and speed controllers.
+    #[default]
+    Meta,
+    /// `Box([-1, 1]^2)`: acceleration (±5 m/s²) and steering (±45°).
+    Continuous,
+}
+
+/// What the ego observes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObservationKind {
+    /// `vehicles_count` rows of [presence, x, y, vx, vy, cos h, sin h]: the ego
+    /// (absolute) then the nearest vehicles (relative to the ego), normalised.
+    #[default]
+    Kinematics,
+    /// `lidar_rays` distances to the nearest vehicle in each direction, over `lidar_range`.
+    Lidar,
+    /// A `grid_cells`² occupancy grid of `grid_step` m cells around the ego, aligned with it.
+    OccupancyGrid,
+    /// Time to collision with the vehicle ahead on the left, current and right lane,
+    /// over a `ttc_horizon`-second horizon (1 = none within it).
+    TimeToCollision,
+}
+
+fn d_lanes() -> usize {
+    4
+}
+fn d_vehicles() -> usize {
+    50
+}
+fn d_one() -> f64 {
+    1.0
+}
+fn d_controlled() -> usize {
+    1
+}
+fn d_duration() -> f64 {
+    40.0
+}
+fn d_sim() -> u32 {
+    15
+}
+fn d_policy() -> u32 {
+    1
+}
+fn d_vcount() -> usize {
+    5
+}
+fn d_rays() -> usize {
+    16
+}
+fn d_range() -> f64 {
+    60.0
+}
+fn d_cells() -> usize {
+    11
+}
+fn d_step() -> f64 {
+    5.0
+}
+fn d_horizon() -> f64 {
+    10.0
+}
+fn d_collision() -> f64 {
+    -1.0
+}
+fn d_high_speed() -> f64 {
+    0.4
+}
+fn d_right_lane() -> f64 {
+    0.1
+}
+fn d_speed_range() -> [f64; 2] {
+    [20.0, 30.0]
+}
+fn d_true() -> bool {
+    true
+}
+
+/// A driving scene. Defaults are highway-env's `highway-v0`; the registry's ids
+/// change `scene` and the fields that scene needs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DrivingConfig {
+    /// The scene.
+    pub scene: SceneKind,
+    /// Highway: number of lanes.
+    #[serde(default = "d_lanes")]
+    pub lanes: usize,
+    /// Traffic vehicles (parking: parked cars).
+    #[serde(default = "d_vehicles")]
+    pub vehicles: usize,
+    /// Traffic density factor (larger packs vehicles closer).
+    #[serde(default = "d_one")]
+    pub density: f64,
+    /// Controlled (ego) vehicles; more than one gives a multi-agent scene.
+    #[serde(default = "d_controlled")]
+    pub controlled_vehicles: usize,
+    /// Episode duration in seconds; truncated after it.
+    #[serde(default = "d_duration")]
+    pub duration: f64,
+    /// Simulation steps per second.
+    #[serde(default = "d_sim")]
+    pub simulation_frequency: u32,
+    /// Agent decisions per second (each spans `simulation_frequency / policy_frequency` steps).
+    #[serde(default = "d_policy")]
+    pub policy_frequency: u32,
+    /// Meta or continuous actions.
+    #[serde(default)]
+    pub actions: ActionKind,
+    /// Observation type.
+    #[serde(default)]
+    pub observation: ObservationKind,
+    /// Kinematics: rows (ego included).
+    #[serde(default = "d_vcount")]
+    pub vehicles_count: usize,
+    /// Kinematics: report others' absolute positions instead of ego-relative ones.
+    #[serde(default)]
+    pub absolute: bool,
+    /// Lidar: rays.
+    #[serde(default = "d_rays")]
+    pub lidar_rays: usize,
+    /// Lidar: range in metres.
+    #[serde(default = "d_range")]
+    pub lidar_range: f64,
+    /// Occupancy grid: cells per side (odd).
+    #[serde(default = "d_cells")]
+    pub grid_cells: usize,
+    /// Occupancy grid: cell size in metres.
+    #[serde(default = "d_step")]
+    pub grid_step: f64,
+    /// Time to collision: horizon in seconds.
+    #[serde(default = "d_horizon")]
+    pub ttc_horizon: f64,
+    /// Reward for crashing.
+    #[serde(default = "d_collision")]
+    pub collision_reward: f64,
+    /// Reward at the top of `reward_speed_range`, linearly less below.
+    #[serde(default = "d_high_speed")]
+    pub high_speed_reward: f64,
+    /// Reward for the rightmost lane, linearly less for the others.
+    #[serde(default = "d_right_lane")]
+    pub right_lane_reward: f64,
+    /// Reward for each lane change.
+    #[serde(default)]
+    pub lane_change_reward: f64,
+    /// Forward speeds mapped to 0..1 for the speed reward.
+    #[serde(default = "d_speed_range")]
+    pub reward_speed_range: [f64; 2],
+    /// Rescale the reward to [0, 1] (highway-env's `normalize_reward`).
+    #[serde(default = "d_true")]
+    pub normalize_reward: bool,
+    /// Procedural variation from the seed: lane count (highway), traffic count and
+    /// density are drawn around their configured values at each reset.
+    #[serde(default)]
+    pub randomize: bool,
+}
+
+impl DrivingConfig {
+    /// Defaults for a scene, as highway-env's `*-v0` environments set them.
+    pub fn scene(scene: SceneKind) -> Self {
+        let mut cfg: DrivingConfig = Self {
+            scene,
+            lanes: d_lanes(),
+            vehicles: d_vehicles(),
+            density: 1.0,
+            controlled_vehicles: 1,
+            duration: d_duration(),
+            simulation_frequency: d_sim(),
+            policy_frequency: d_policy(),
+            actions: ActionKind::Meta,
+            observation: ObservationKind::Kinematics,
+            vehicles_count: d_vcount(),
+            absolute: false,
+            lidar_rays: d_rays(),
+            lidar_range: d_range(),
+            grid_cells: d_cells(),
+            grid_step: d_step(),
+            ttc_horizon: d_horizon(),
+            collision_reward: d_collision(),
+            high_speed_reward: d_high_speed(),
+            right_lane_reward: d_right_lane(),
+            lane_change_reward: 0.0,
+            reward_speed_range: d_speed_range(),
+            normalize_reward: true,
+            randomize: false,
+        };
+        match scene {
+            SceneKind::Highway => {}
+            SceneKind::Merge => {
+                cfg.high_speed_reward = 0.2;
+                cfg.lane_change_reward = -0.05;
+                cfg.vehicles = 4;
+            }
+            SceneKind::Intersection => {
+                cfg.vehicles = 10;
+                cfg.duration = 13.0;
+                cfg.vehicles_count = 15;
+                cfg.absolute = true;
+                cfg.high_speed_reward = 1.0;
+                cfg.right_lane_reward = 0.0;
+                cfg.reward_speed_range = [7.0, 9.0];
+                cfg.collision_reward = -5.0;
+            }
+            SceneKind::Roundabout => {
+                cfg.vehicles = 6;
+                cfg.duration = 11.0;
+                cfg.high_speed_reward = 0.2;
+                cfg.right_lane_reward = 0.0;
+                cfg.lane_change_reward = -0.05;
+                cfg.reward_speed_range = [0.0, 16.0];
+            }
+            SceneKind::Parking => {
+                cfg.vehicles = 10;
+                cfg.duration = 100.0;
+                cfg.policy_frequency = 5;
+                cfg.actions = ActionKind::Continuous;
+                cfg.collision_reward = -5.0;
+                cfg.normalize_reward = false;
+            }
+        }
+        cfg
+    }
+
+    /// Checks every field; errors name the field.
+    pub fn validate(&self) -> Result<(), EnvError> {
+        let field = |name: &str, reason: String| Err(EnvError::InvalidConfig { what: format!("field '{name}'"), reason });
+        if self.lanes == 0 || self.lanes > 8 {
+            return field("lanes", format!("must be 1..=8, got {}", self.lanes));
+        }
+        if self.vehicles > 200 {
+            return field("vehicles", format!("at most 200, got {}", self.vehicles));
+        }
+        if !(self.density > 0.0 && self.density.is_finite()) {
+            return field("density", format!("must be positive, got {}", self.density));
+        }
+        if self.controlled_vehicles == 0 || self.controlled_vehicles > 16 {
+            return field("controlled_vehicles", format!("must be 1..=16, got {}", self.controlled_vehicles));
+        }
+        if self.scene != SceneKind::Highway && self.scene != SceneKind::Parking && self.controlled_vehicles != 1 {
+            return field("controlled_vehicles", format!("{:?} supports one controlled vehicle", self.scene));
+        }
+        if self.duration.is_nan() || self.duration <= 0.0 {
+            return field("duration", "must be positive".into());
+        }
+        if self.policy_frequency == 0 || self.simulation_frequency == 0 || !self.simulation_frequency.is_multiple_of(self.policy_frequency) {
+            return field("policy_frequency", "must divide simulation_frequency (both at least 1)".into());
+        }
+        if self.vehicles_count == 0 || self.lidar_rays == 0 || self.grid_cells.is_multiple_of(2) || self.grid_cells > 63 {
+            return field("observation", "vehicles_count and lidar_rays must be at least 1, grid_cells odd and at most 63".into());
+        }
+        if !(self.lidar_range > 0.0 && self.grid_step > 0.0 && self.ttc_horizon > 0.0) {
+            return field("lidar_range", "ranges, steps and horizons must be positive".into());
+        }
+        if self.reward_speed_range[0] >= self.reward_speed_range[1] {
+            return field("reward_speed_range", "must be [low, high] with low < high".into());
+        }
+        if self.scene == SceneKind::Parking && self.actions != ActionKind::Continuous {
+            return field("actions", "parking needs continuous actions".into());
+        }
+        Ok(())
+    }
+
+    /// Parses and validates a TOML scene; `origin` names the source in errors.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Self, EnvError> {
+        let cfg: DrivingConfig = toml::from_str(text).map_err(|e| EnvError::InvalidConfig {
+            what: format!("scene file {origin}"),
+            reason: e.to_string().trim_end().replace('\n', "\n  "),
+        })?;
+        cfg.validate().map_err(|e| EnvError::InvalidConfig { what: format!("scene file {origin}"), reason: e.to_string() })?;
+        Ok(cfg)
+    }
+}

@@ -1,0 +1,215 @@
+//! Driving scenes: controllers, traffic, crashes, observations, goals and the
+//! multi-agent view, with scripted scenarios.
+
+use synthgym::env::{Action, Env, ParallelBuffers, ParallelEnv};
+use synthgym::scenes::driving::vehicle::{Driver, Vehicle};
+use synthgym::scenes::driving::{ActionKind, DrivingConfig, DrivingEnv, JointDrivingEnv, ObservationKind, SceneKind};
+
+const LANE_LEFT: Action<'static> = Action::Discrete(0);
+const IDLE: Action<'static> = Action::Discrete(1);
+const FASTER: Action<'static> = Action::Discrete(3);
+
+fn empty(scene: SceneKind) -> DrivingConfig {
+    DrivingConfig { vehicles: 0, ..DrivingConfig::scene(scene) }
+}
+
+#[test]
+fn meta_actions_change_speed_and_lane() -> anyhow::Result<()> {
+    let mut env = DrivingEnv::new(empty(SceneKind::Highway))?;
+    env.reset_state(Some(1))?;
+    env.step_with(|_| FASTER)?;
+    env.step_with(|_| FASTER)?;
+    for _ in 0..4 {
+        env.step_with(|_| IDLE)?;
+    }
+    let ego = &env.vehicles()[0];
+    assert!((ego.speed - 30.0).abs() < 1.0, "reaches the top target speed: {}", ego.speed);
+    let lane_before = ego.lane.id;
+    let target = if lane_before > 0 { LANE_LEFT } else { Action::Discrete(2) };
+    env.step_with(|_| target)?;
+    for _ in 0..3 {
+        env.step_with(|_| IDLE)?;
+    }
+    let ego = &env.vehicles()[0];
+    assert_ne!(ego.lane.id, lane_before, "changed lane");
+    assert!(ego.heading.abs() < 0.05, "and straightened out: {}", ego.heading);
+    assert!(!ego.crashed);
+    Ok(())
+}
+
+#[test]
+fn driving_into_a_stopped_car_crashes_and_terminates() -> anyhow::Result<()> {
+    let mut env = JointDrivingEnv::from_config(empty(SceneKind::Highway))?;
+    let mut obs = vec![0.0; env.observation_space().flat_dim()];
+    env.reset(Some(2), None, &mut obs)?;
+    let ego = env.inner().vehicles()[0].clone();
+    let mut stopped = Vehicle::new([ego.position[0] + 30.0, ego.position[1]], 0.0, 0.0, ego.lane, Driver::Parked);
+    stopped.target_speed = 0.0;
+    let mut inner = DrivingEnv::new(empty(SceneKind::Highway))?;
+    inner.reset_state(Some(2))?;
+    inner.vehicles_mut().push(stopped);
+    let mut crashed_at = None;
+    for t in 0..5 {
+        inner.step_with(|_| IDLE)?;
+        let (reward, terminated, _) = inner.outcome(0);
+        if terminated {
+            // The collision term (-1) dominates: well below the ~0.8 of a clean step at this speed.
+            assert!(reward < 0.35, "a crash is punished: {reward}");
+            crashed_at = Some(t);
+            break;
+        }
+    }
+    assert!(crashed_at.is_some() && inner.vehicles()[0].crashed);
+    Ok(())
+}
+
+#[test]
+fn traffic_flows_without_crashing_by_itself() -> anyhow::Result<()> {
+    let mut env = DrivingEnv::new(DrivingConfig::scene(SceneKind::Highway))?;
+    env.reset_state(Some(3))?;
+    let start: Vec<f64> = env.vehicles().iter().map(|v| v.position[0]).collect();
+    for _ in 0..20 {
+        env.step_with(|_| IDLE)?;
+    }
+    let traffic = &env.vehicles()[1..];
+    let crashed = traffic.iter().filter(|v| v.crashed).count();
+    assert!(crashed <= 2, "IDM/MOBIL traffic keeps its distance: {crashed} crashed");
+    let moved = traffic.iter().zip(&start[1..]).all(|(v, x0)| v.position[0] > x0 + 100.0);
+    assert!(moved, "every car drove on");
+    assert!(traffic.iter().any(|v| v.lane.id != 0) && traffic.iter().any(|v| v.lane.id == 0), "lanes are used");
+    Ok(())
+}
+
+#[test]
+fn kinematics_lists_the_nearest_cars_relative_to_the_ego() -> anyhow::Result<()> {
+    let mut env = DrivingEnv::new(DrivingConfig::scene(SceneKind::Highway))?;
+    env.reset_state(Some(4))?;
+    let mut obs = vec![0.0; env.agent_observation_space().flat_dim()];
+    env.observe(0, &mut obs)?;
+    assert_eq!(obs.len(), 5 * 7);
+    assert_eq!(obs[0], 1.0, "the ego row is present");
+    let rows: Vec<&[f32]> = obs.chunks(7).skip(1).collect();
+    assert!(rows.iter().all(|r| r[0] == 1.0), "dense traffic fills every row");
+    assert!(rows.iter().all(|r| r[1] > -0.06), "nothing far behind the ego is observed");
+    let dist = |r: &[f32]| ((r[1] * 200.0).powi(2) + (r[2] * 16.0).powi(2)).sqrt();
+    assert!(rows.windows(2).all(|w| dist(w[0]) <= dist(w[1]) + 1.0), "rows are sorted by distance");
+    Ok(())
+}
+
+#[test]
+fn lidar_grid_and_ttc_see_a_car_ahead() -> anyhow::Result<()> {
+    for kind in [ObservationKind::Lidar, ObservationKind::OccupancyGrid, ObservationKind::TimeToCollision] {
+        let mut env = DrivingEnv::new(DrivingConfig { observation: kind, ..empty(SceneKind::Highway) })?;
+        env.reset_state(Some(5))?;
+        let ego = env.vehicles()[0].clone();
+        env.vehicles_mut().push(Vehicle::new([ego.position[0] + 20.0, ego.position[1]], 0.0, 10.0, ego.lane, Driver::Parked));
+        let mut obs = vec![0.0; env.agent_observation_space().flat_dim()];
+        env.observe(0, &mut obs)?;
+        match kind {
+            ObservationKind::Lidar => assert!((obs[0] - 17.3 / 60.0).abs() < 0.02, "ray 0 looks ahead: {:?}", &obs[..4]),
+            ObservationKind::OccupancyGrid => assert_eq!(obs[5 * 11 + 9], 1.0, "cell 4 ahead in the centre row"),
+            _ => assert!(obs[1] < 0.2 && obs[4] == 1.0, "about 1 s to collision in the current lane: {obs:?}"),
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn each_scene_can_be_driven_to_its_end() -> anyhow::Result<()> {
+    // Merge: past x = 370 ends the episode; intersection: the left turn arrives;
+    // roundabout: the ego leaves the ring on its route; all without traffic.
+    let mut merge = DrivingEnv::new(empty(SceneKind::Merge))?;
+    merge.reset_state(Some(6))?;
+    let mut ended = false;
+    for _ in 0..20 {
+        merge.step_with(|_| FASTER)?;
+        if merge.outcome(0).1 {
+            ended = true;
+            break;
+        }
+    }
+    assert!(ended && merge.vehicles()[0].position[0] > 370.0);
+
+    let mut crossing = DrivingEnv::new(empty(SceneKind::Intersection))?;
+    crossing.reset_state(Some(7))?;
+    let mut arrived = false;
+    for _ in 0..13 {
+        crossing.step_with(|_| FASTER)?;
+        let (reward, terminated, _) = crossing.outcome(0);
+        if terminated {
+            arrived = !crossing.vehicles()[0].crashed && reward > 0.99;
+            break;
+        }
+    }
+    assert!(arrived, "the ego reaches the west exit");
+
+    let mut ring = DrivingEnv::new(DrivingConfig { duration: 30.0, ..empty(SceneKind::Roundabout) })?;
+    ring.reset_state(Some(8))?;
+    let mut node = String::new();
+    for _ in 0..30 {
+        ring.step_with(|_| FASTER)?;
+        let ego = &ring.vehicles()[0];
+        node = ring.network().node_name(ego.lane.to).to_owned();
+        if node.ends_with('r') && node.contains('x') {
+            break;
+        }
+    }
+    let ego = &ring.vehicles()[0];
+    assert!(node.ends_with('r') && node.contains('x'), "left the ring on an exit road, now heading to {node}");
+    assert!(!ego.crashed);
+    Ok(())
+}
+
+#[test]
+fn parking_is_goal_conditioned_and_succeeds_at_the_goal() -> anyhow::Result<()> {
+    let mut env = JointDrivingEnv::from_config(DrivingConfig::scene(SceneKind::Parking))?;
+    assert!(matches!(env.observation_space(), synthgym::env::Space::Dict(_)));
+    let mut obs = vec![0.0; env.observation_space().flat_dim()];
+    env.reset(Some(9), None, &mut obs)?;
+    assert_eq!(&obs[..6], &obs[6..12], "achieved_goal is the observed state");
+    let out = env.step(Action::Continuous(&[0.0, 0.0]), &mut obs)?;
+    assert!(out.reward < 0.0 && !out.terminated);
+    let mut inner = DrivingEnv::new(DrivingConfig::scene(SceneKind::Parking))?;
+    inner.reset_state(Some(9))?;
+    let goal = inner.goal(0).ok_or_else(|| anyhow::anyhow!("a goal"))?;
+    inner.vehicles_mut().truncate(1);
+    let ego = &mut inner.vehicles_mut()[0];
+    ego.position = [goal[0], goal[1]];
+    ego.heading = goal[2];
+    ego.speed = 0.0;
+    inner.step_with(|_| Action::Continuous(&[0.0, 0.0]))?;
+    let (reward, terminated, _) = inner.outcome(0);
+    assert!(terminated && reward > -0.12, "parked at the goal: reward {reward}");
+    Ok(())
+}
+
+#[test]
+fn two_controlled_cars_share_the_highway() -> anyhow::Result<()> {
+    let cfg = DrivingConfig { controlled_vehicles: 2, vehicles: 10, ..DrivingConfig::scene(SceneKind::Highway) };
+    let mut env = DrivingEnv::new(cfg)?;
+    let mut buf = ParallelBuffers::for_env(&env);
+    env.reset(Some(10), None, &mut buf)?;
+    assert_eq!(env.possible_agents(), ["ego_0", "ego_1"]);
+    env.step(&[FASTER, IDLE], &mut buf)?;
+    assert!(buf.rewards.iter().all(|r| (0.0..=1.0).contains(r)));
+    assert_ne!(buf.obs[0], buf.obs[1]);
+    let cont = DrivingConfig { actions: ActionKind::Continuous, ..DrivingConfig::scene(SceneKind::Highway) };
+    let mut joint = JointDrivingEnv::from_config(DrivingConfig { controlled_vehicles: 2, ..cont })?;
+    assert_eq!(joint.action_space().flat_dim(), 4);
+    let mut obs = vec![0.0; joint.observation_space().flat_dim()];
+    joint.reset(Some(1), None, &mut obs)?;
+    assert!(joint.step(Action::Continuous(&[0.0, 0.0]), &mut obs).is_err(), "joint actions need every car's");
+    Ok(())
+}
+
+#[test]
+fn randomized_scenes_vary_with_the_seed() -> anyhow::Result<()> {
+    let mut env = DrivingEnv::new(DrivingConfig { randomize: true, ..DrivingConfig::scene(SceneKind::Highway) })?;
+    let mut shapes = std::collections::HashSet::new();
+    for seed in 0..8 {
+        env.reset_state(Some(seed))?;
+        shapes.insert((env.network().num_lanes(), env.vehicles().len()));
+    }
+    assert!(shapes.len() > 3, "lanes and traffic vary: {shapes:?}");
+    Ok(())
+}
