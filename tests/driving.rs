@@ -128,7 +128,8 @@ fn each_scene_can_be_driven_to_its_end() -> anyhow::Result<()> {
             break;
         }
     }
-    assert!(ended && merge.vehicles()[0].position[0] > 370.0);
+    let ego = &merge.vehicles()[0];
+    assert!(ended && ego.position[0] > 370.0, "ended {ended}, crashed {}, x {}, lane {:?}", ego.crashed, ego.position[0], ego.lane);
 
     let mut crossing = DrivingEnv::new(empty(SceneKind::Intersection))?;
     crossing.reset_state(Some(7))?;
@@ -211,5 +212,46 @@ fn randomized_scenes_vary_with_the_seed() -> anyhow::Result<()> {
         shapes.insert((env.network().num_lanes(), env.vehicles().len()));
     }
     assert!(shapes.len() > 3, "lanes and traffic vary: {shapes:?}");
+    Ok(())
+}
+
+#[test]
+fn custom_roads_from_scene_files_follow_their_geometry() -> anyhow::Result<()> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/driving-custom.toml");
+    let text = std::fs::read_to_string(&path)?;
+    let cfg = DrivingConfig { vehicles: 0, ..DrivingConfig::from_toml(&text, "driving-custom.toml")? };
+    let mut env = DrivingEnv::new(cfg)?;
+    env.reset_state(Some(0))?;
+    for _ in 0..20 {
+        env.step_with(|_| IDLE)?;
+    }
+    let ego = &env.vehicles()[0];
+    assert!(!ego.crashed);
+    assert_eq!(env.network().node_name(ego.lane.to), "e", "through the curve to the destination branch");
+    assert!((ego.heading - std::f64::consts::FRAC_PI_2).abs() < 0.1, "heading turned a quarter: {}", ego.heading);
+    assert!((ego.position[0] - 300.0).abs() < 3.0, "in lane: x = {}", ego.position[0]);
+
+    let broken = text.replace("radius = 100.0", "radius = 3.0");
+    let Err(err) = DrivingConfig::from_toml(&broken, "broken.toml") else { panic!("an arc narrower than its lanes was accepted") };
+    assert!(err.to_string().contains("road[1]"), "{err}");
+    Ok(())
+}
+
+#[test]
+fn procedural_roads_differ_by_seed_and_can_be_driven() -> anyhow::Result<()> {
+    let mut env = DrivingEnv::new(DrivingConfig { vehicles: 0, ..DrivingConfig::scene(SceneKind::Procedural) })?;
+    let mut layouts = std::collections::HashSet::new();
+    for seed in 0..6 {
+        env.reset_state(Some(seed))?;
+        layouts.insert(format!("{:?}", env.network().lanes().map(|(_, l)| (l.length() * 10.0).round() as i64).collect::<Vec<_>>()));
+        for _ in 0..15 {
+            env.step_with(|_| IDLE)?;
+        }
+        let ego = &env.vehicles()[0];
+        let lane = env.network().lane(ego.lane).ok_or_else(|| anyhow::anyhow!("lane"))?;
+        let (_, lat) = lane.local_coordinates(ego.position);
+        assert!(!ego.crashed && lat.abs() < 1.5, "seed {seed}: the ego keeps its lane through curves (lat {lat})");
+    }
+    assert_eq!(layouts.len(), 6, "every seed draws a different road");
     Ok(())
 }

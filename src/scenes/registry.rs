@@ -71,6 +71,7 @@ fn driving_specs() -> Vec<EnvSpec> {
         driving_spec("driving-merge-v0", "highway-env merge-v0: an on-ramp merges into a two-lane highway", DrivingConfig::scene(SceneKind::Merge)),
         driving_spec("driving-intersection-v0", "highway-env intersection-v0: turn left across a four-way intersection with right of way", DrivingConfig::scene(SceneKind::Intersection)),
         driving_spec("driving-roundabout-v0", "highway-env roundabout-v0: enter a two-lane roundabout and take an exit", DrivingConfig::scene(SceneKind::Roundabout)),
+        driving_spec("driving-procedural-v0", "a random road per seed: straights, curves, 2-4 lanes, an on- or off-ramp, IDM/MOBIL traffic", DrivingConfig::scene(SceneKind::Procedural)),
         driving_spec("driving-parking-v0", "highway-env parking-v0: goal-conditioned parking among parked cars (continuous)", DrivingConfig::scene(SceneKind::Parking)),
     ]
 }

@@ -19,6 +19,74 @@ pub enum SceneKind {
     Roundabout,
     /// A parking lot: reach a goal spot and heading (goal-conditioned).
     Parking,
+    /// A road network given segment by segment in the scene file (`[[road]]` tables).
+    Custom,
+    /// A random road drawn from the episode seed: straights and curves, 2 to 4 lanes,
+    /// and a junction (none, an on-ramp or an off-ramp).
+    Procedural,
+}
+
+/// The centre line of a custom road segment's first (leftmost) lane.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum SegmentShape {
+    /// A straight line.
+    Straight {
+        /// Start point (m).
+        start: [f64; 2],
+        /// End point (m).
+        end: [f64; 2],
+    },
+    /// A circular arc.
+    Arc {
+        /// Centre (m).
+        center: [f64; 2],
+        /// Radius of the first lane (m).
+        radius: f64,
+        /// Start angle (degrees).
+        start_angle: f64,
+        /// End angle (degrees).
+        end_angle: f64,
+        /// Whether the angle increases along the road.
+        clockwise: bool,
+    },
+}
+
+fn d_seg_lanes() -> usize {
+    1
+}
+fn d_width() -> f64 {
+    4.0
+}
+fn d_limit() -> f64 {
+    30.0
+}
+
+/// One segment of a custom road network: lanes from node `from` to node `to`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoadSegment {
+    /// Start node name.
+    pub from: String,
+    /// End node name.
+    pub to: String,
+    /// Centre line of lane 0; further lanes are offset to its right by `width`.
+    pub shape: SegmentShape,
+    /// Number of parallel lanes.
+    #[serde(default = "d_seg_lanes")]
+    pub lanes: usize,
+    /// Lane width (m).
+    #[serde(default = "d_width")]
+    pub width: f64,
+    /// Speed limit (m/s).
+    #[serde(default = "d_limit")]
+    pub speed_limit: f64,
+    /// Right of way (higher goes first at conflicts).
+    #[serde(default)]
+    pub priority: i32,
+    /// Whether vehicles may not change into these lanes.
+    #[serde(default)]
+    pub forbidden: bool,
 }
 
 /// How the ego is commanded.
@@ -181,6 +249,12 @@ pub struct DrivingConfig {
     /// density are drawn around their configured values at each reset.
     #[serde(default)]
     pub randomize: bool,
+    /// Custom scenes: the road segments.
+    #[serde(default)]
+    pub road: Vec<RoadSegment>,
+    /// Custom scenes: the node the ego drives to (a random route when absent).
+    #[serde(default)]
+    pub destination: Option<String>,
 }
 
 impl DrivingConfig {
@@ -211,6 +285,8 @@ impl DrivingConfig {
             reward_speed_range: d_speed_range(),
             normalize_reward: true,
             randomize: false,
+            road: Vec::new(),
+            destination: None,
         };
         match scene {
             SceneKind::Highway => {}
@@ -237,6 +313,7 @@ impl DrivingConfig {
                 cfg.lane_change_reward = -0.05;
                 cfg.reward_speed_range = [0.0, 16.0];
             }
+            SceneKind::Custom | SceneKind::Procedural => cfg.vehicles = 20,
             SceneKind::Parking => {
                 cfg.vehicles = 10;
                 cfg.duration = 100.0;
@@ -284,6 +361,28 @@ impl DrivingConfig {
         }
         if self.scene == SceneKind::Parking && self.actions != ActionKind::Continuous {
             return field("actions", "parking needs continuous actions".into());
+        }
+        if self.scene == SceneKind::Custom && self.road.is_empty() {
+            return field("road", "a custom scene needs at least one [[road]] segment".into());
+        }
+        for (k, seg) in self.road.iter().enumerate() {
+            let bad = match &seg.shape {
+                SegmentShape::Straight { start, end } => start == end || start.iter().chain(end).any(|v| !v.is_finite()),
+                SegmentShape::Arc { radius, start_angle, end_angle, .. } => {
+                    !(*radius > seg.width * seg.lanes as f64) || start_angle == end_angle || !start_angle.is_finite() || !end_angle.is_finite()
+                }
+            };
+            if bad || seg.lanes == 0 || seg.lanes > 8 || !(seg.width > 0.0) || !(seg.speed_limit > 0.0) || seg.from == seg.to {
+                return field(
+                    &format!("road[{k}]"),
+                    format!("segment {}→{}: needs distinct nodes, 1..=8 lanes, positive width and limit, a non-degenerate shape (arcs wider than their lanes)", seg.from, seg.to),
+                );
+            }
+        }
+        if let Some(d) = &self.destination
+            && !self.road.iter().any(|s| &s.to == d)
+        {
+            return field("destination", format!("no segment ends at node '{d}'"));
         }
         Ok(())
     }

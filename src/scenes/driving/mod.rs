@@ -10,5 +10,5 @@ pub mod road;
 mod scene;
 pub mod vehicle;
 
-pub use config::{ActionKind, DrivingConfig, ObservationKind, SceneKind};
+pub use config::{ActionKind, DrivingConfig, ObservationKind, RoadSegment, SceneKind, SegmentShape};
 pub use env::{DrivingEnv, JointDrivingEnv};

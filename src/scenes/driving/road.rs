@@ -379,8 +379,8 @@ impl RoadNetwork {
     }
 
     /// The lane to continue on after `current`: along `route` when it says, else a
-    /// successor segment chosen by `pick(number of choices)`, keeping the lane id
-    /// when the next segment has it (highway-env's `next_lane`).
+    /// successor segment chosen by `pick(number of choices)`; within that segment, the
+    /// lane whose start is nearest to the end of `current`.
     pub fn next_lane(&self, current: LaneIndex, route: &[u16], pick: &mut dyn FnMut(usize) -> usize) -> LaneIndex {
         let to = current.to;
         let next_to = match route.iter().position(|&n| n == to).and_then(|i| route.get(i + 1)) {
@@ -392,8 +392,25 @@ impl RoadNetwork {
         };
         match next_to {
             Some(n) => {
+                // The lane that continues this one: its start is nearest this lane's end
+                // (the same id on uniform roads; the right lane after an on-ramp).
+                let end = self.lane(current).map(|l| l.position(l.length(), 0.0));
                 let count = self.lanes_in(to, n) as u16;
-                LaneIndex { from: to, to: n, id: current.id.min(count.saturating_sub(1)) }
+                let id = match end {
+                    Some(e) => (0..count)
+                        .min_by(|&a, &b| {
+                            let d = |id: u16| {
+                                self.lane(LaneIndex { from: to, to: n, id }).map_or(f64::INFINITY, |l| {
+                                    let p = l.position(0.0, 0.0);
+                                    (p[0] - e[0]).powi(2) + (p[1] - e[1]).powi(2)
+                                })
+                            };
+                            d(a).total_cmp(&d(b))
+                        })
+                        .unwrap_or(0),
+                    None => current.id.min(count.saturating_sub(1)),
+                };
+                LaneIndex { from: to, to: n, id }
             }
             None => current,
         }
@@ -453,7 +470,7 @@ mod tests {
         assert_eq!(li, LaneIndex { from: a, to: b, id: 1 });
         assert_eq!(net.side_lanes(li).collect::<Vec<_>>().len(), 2);
         let next = net.next_lane(LaneIndex { from: a, to: b, id: 2 }, &[], &mut |_| 0);
-        assert_eq!(next, LaneIndex { from: b, to: c, id: 0 }, "lane id clamps to the next segment's lanes");
+        assert_eq!(next, LaneIndex { from: b, to: c, id: 0 }, "the lane that continues geometrically");
         assert_eq!(net.closest_lane_near([150.0, 0.2], 0.0, li), next);
     }
 }

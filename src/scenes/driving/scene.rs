@@ -8,7 +8,7 @@ use std::f64::consts::{FRAC_PI_2, PI};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::config::{DrivingConfig, SceneKind};
+use super::config::{DrivingConfig, RoadSegment, SceneKind, SegmentShape};
 use super::road::{LANE_WIDTH, Lane, LaneIndex, LineType, RoadNetwork};
 use super::vehicle::{Driver, Vehicle};
 
@@ -55,7 +55,145 @@ pub fn build(cfg: &DrivingConfig, rng: &mut ChaCha8Rng) -> Built {
         SceneKind::Intersection => intersection(cfg, rng),
         SceneKind::Roundabout => roundabout(cfg, rng),
         SceneKind::Parking => parking(cfg, rng),
+        SceneKind::Custom => custom(cfg, rng),
+        SceneKind::Procedural => procedural(cfg, rng),
     }
+}
+
+/// Adds a segment's parallel lanes: lane 0 on the given centre line, lane `k` offset
+/// `k` widths to its right.
+fn add_segment(net: &mut RoadNetwork, seg: &RoadSegment) {
+    for k in 0..seg.lanes {
+        let left = if k == 0 { C } else { S };
+        let right = if k + 1 == seg.lanes { C } else { N };
+        let offset = k as f64 * seg.width;
+        let mut lane = match seg.shape {
+            SegmentShape::Straight { start, end } => {
+                let (dx, dy) = (end[0] - start[0], end[1] - start[1]);
+                let len = (dx * dx + dy * dy).sqrt();
+                let lat = [-dy / len * offset, dx / len * offset];
+                Lane::straight([start[0] + lat[0], start[1] + lat[1]], [end[0] + lat[0], end[1] + lat[1]], seg.width, [left, right], seg.speed_limit)
+            }
+            SegmentShape::Arc { center, radius, start_angle, end_angle, clockwise } => {
+                let r = if clockwise { radius - offset } else { radius + offset };
+                Lane::circular(center, r, start_angle.to_radians(), end_angle.to_radians(), clockwise, seg.width, [left, right], seg.speed_limit)
+            }
+        }
+        .with_priority(seg.priority);
+        if seg.forbidden {
+            lane = lane.forbid();
+        }
+        net.add_lane(&seg.from, &seg.to, lane);
+    }
+}
+
+/// Traffic placed at random along random lanes, at least 12 m from other vehicles,
+/// driving IDM/MOBIL at 70-80% of the speed limit with random routes.
+fn scatter_traffic(net: &RoadNetwork, vehicles: &mut Vec<Vehicle>, count: usize, rng: &mut ChaCha8Rng) {
+    let lanes: Vec<LaneIndex> = net.lanes().filter(|(_, l)| !l.forbidden).map(|(li, _)| li).collect();
+    if lanes.is_empty() {
+        return;
+    }
+    for _ in 0..count {
+        for _attempt in 0..20 {
+            let li = lanes[rng.random_range(0..lanes.len())];
+            let Some(lane) = net.lane(li) else { continue };
+            let s = rng.random_range(0.0..lane.length().abs().max(1.0));
+            let p = lane.position(s, 0.0);
+            if vehicles.iter().all(|o| ((o.position[0] - p[0]).powi(2) + (o.position[1] - p[1]).powi(2)).sqrt() > 12.0) {
+                let speed = rng.random_range(0.7..0.8) * lane.speed_limit;
+                let driver = idm_driver(rng, true);
+                vehicles.push(place(net, li, s, speed, driver));
+                break;
+            }
+        }
+    }
+}
+
+fn custom(cfg: &DrivingConfig, rng: &mut ChaCha8Rng) -> Built {
+    let mut net = RoadNetwork::new();
+    for seg in &cfg.road {
+        add_segment(&mut net, seg);
+    }
+    let first = &cfg.road[0];
+    let (from, to) = (net.node_id(&first.from).unwrap_or(0), net.node_id(&first.to).unwrap_or(0));
+    let lane = LaneIndex { from, to, id: 0 };
+    let s = net.lane(lane).map_or(0.0, |l| (l.length() / 4.0).min(10.0));
+    let speed = net.lane(lane).map_or(20.0, |l| 0.75 * l.speed_limit);
+    let mut ego = place(&net, lane, s, speed, ego_driver(cfg, &[0.5 * speed, speed, 1.25 * speed]));
+    if let Some(dest) = cfg.destination.as_deref().and_then(|d| net.node_id(d)) {
+        ego.route = net.shortest_path(from, dest);
+    }
+    let mut vehicles = vec![ego];
+    scatter_traffic(&net, &mut vehicles, cfg.vehicles, rng);
+    Built { net, vehicles, goals: Vec::new() }
+}
+
+fn procedural(cfg: &DrivingConfig, rng: &mut ChaCha8Rng) -> Built {
+    // A chain of six pieces, each a straight or a curve, with one junction.
+    let lanes = rng.random_range(2..=4);
+    let mut segments = Vec::new();
+    let (mut pos, mut heading) = ([0.0f64, 0.0f64], 0.0f64);
+    for k in 0..6 {
+        let (from, to) = (format!("p{k}"), format!("p{}", k + 1));
+        let shape = if k == 0 || rng.random_bool(0.5) {
+            let len = rng.random_range(100.0..250.0);
+            SegmentShape::Straight { start: pos, end: [pos[0] + len * heading.cos(), pos[1] + len * heading.sin()] }
+        } else {
+            let radius = rng.random_range(80.0..250.0);
+            let turn = rng.random_range(15.0f64..60.0).to_radians();
+            let clockwise = rng.random_bool(0.5);
+            let (center, phi0, phi1) = if clockwise {
+                let c = [pos[0] - radius * heading.sin(), pos[1] + radius * heading.cos()];
+                (c, heading - FRAC_PI_2, heading - FRAC_PI_2 + turn)
+            } else {
+                let c = [pos[0] + radius * heading.sin(), pos[1] - radius * heading.cos()];
+                (c, heading + FRAC_PI_2, heading + FRAC_PI_2 - turn)
+            };
+            SegmentShape::Arc { center, radius, start_angle: phi0.to_degrees(), end_angle: phi1.to_degrees(), clockwise }
+        };
+        let seg = RoadSegment { from, to, shape, lanes, width: LANE_WIDTH, speed_limit: 30.0, priority: 0, forbidden: false };
+        let mut probe = RoadNetwork::new();
+        add_segment(&mut probe, &RoadSegment { lanes: 1, ..seg.clone() });
+        if let Some((_, l)) = probe.lanes().next() {
+            pos = l.position(l.length(), 0.0);
+            heading = l.heading_at(l.length());
+        }
+        segments.push(seg);
+    }
+    let mut net = RoadNetwork::new();
+    for seg in &segments {
+        add_segment(&mut net, seg);
+    }
+    // The junction: an on-ramp into piece 2, an off-ramp out of piece 3, or none.
+    let rightmost = |net: &RoadNetwork, from: &str, to: &str| {
+        let (f, t) = (net.node_id(from).unwrap_or(0), net.node_id(to).unwrap_or(0));
+        net.lane(LaneIndex { from: f, to: t, id: lanes as u16 - 1 }).cloned()
+    };
+    match rng.random_range(0..3) {
+        1 => {
+            if let Some(l) = rightmost(&net, "p2", "p3") {
+                let (p, h) = (l.position(0.0, 0.0), l.heading_at(0.0));
+                let start = [p[0] - 120.0 * h.cos() - 12.0 * h.sin(), p[1] - 120.0 * h.sin() + 12.0 * h.cos()];
+                net.add_lane("r0", "r1", Lane::straight(start, [p[0] - 30.0 * h.cos(), p[1] - 30.0 * h.sin()], LANE_WIDTH, [C, C], 25.0).forbid());
+                net.add_lane("r1", "p2", Lane::straight([p[0] - 30.0 * h.cos(), p[1] - 30.0 * h.sin()], p, LANE_WIDTH, [S, C], 25.0));
+            }
+        }
+        2 => {
+            if let Some(l) = rightmost(&net, "p3", "p4") {
+                let (p, h) = (l.position(l.length(), 0.0), l.heading_at(l.length()) + 15f64.to_radians());
+                net.add_lane("p4", "x0", Lane::straight(p, [p[0] + 150.0 * h.cos(), p[1] + 150.0 * h.sin()], LANE_WIDTH, [C, C], 25.0));
+            }
+        }
+        _ => {}
+    }
+    let (from, to) = (net.node_id("p0").unwrap_or(0), net.node_id("p1").unwrap_or(0));
+    let lane = LaneIndex { from, to, id: rng.random_range(0..lanes) as u16 };
+    let mut ego = place(&net, lane, 30.0, 25.0, ego_driver(cfg, &[20.0, 25.0, 30.0]));
+    ego.route = net.shortest_path(from, net.node_id("p6").unwrap_or(0));
+    let mut vehicles = vec![ego];
+    scatter_traffic(&net, &mut vehicles, cfg.vehicles, rng);
+    Built { net, vehicles, goals: Vec::new() }
 }
 
 /// Where highway-env's `create_random` puts the next vehicle: a random lane of the
@@ -112,16 +250,18 @@ fn merge(cfg: &DrivingConfig, rng: &mut ChaCha8Rng) -> Built {
     let mut vehicles = Vec::new();
     let ego = place(&net, LaneIndex { from: a, to: b, id: 1 }, 30.0, 30.0, ego_driver(cfg, &[20.0, 25.0, 30.0]));
     vehicles.push(ego);
-    for (lane_id, s, speed) in [(0u16, 90.0, 29.0), (1, 70.0, 31.0), (0, 5.0, 31.5)] {
+    // highway-env's traffic: three cars on the highway and one on the ramp (`vehicles` caps it).
+    for &(lane_id, s, speed) in [(0u16, 90.0, 29.0), (1, 70.0, 31.0), (0, 5.0, 31.5)].iter().take(cfg.vehicles.saturating_sub(1)) {
         let jitter = rng.random_range(-1.0..1.0);
         let driver = idm_driver(rng, true);
         vehicles.push(place(&net, LaneIndex { from: a, to: b, id: lane_id }, s + jitter, speed + jitter, driver));
     }
-    let driver = idm_driver(rng, true);
-    let mut merging = place(&net, LaneIndex { from: j, to: k, id: 0 }, 110.0 + rng.random_range(-1.0..1.0), 20.0, driver);
-    merging.target_speed = 30.0;
-    vehicles.push(merging);
-    let _ = k;
+    if cfg.vehicles > 0 {
+        let driver = idm_driver(rng, true);
+        let mut merging = place(&net, LaneIndex { from: j, to: k, id: 0 }, 110.0 + rng.random_range(-1.0..1.0), 20.0, driver);
+        merging.target_speed = 30.0;
+        vehicles.push(merging);
+    }
     Built { net, vehicles, goals: Vec::new() }
 }
 
