@@ -369,10 +369,10 @@ impl DrivingConfig {
             let bad = match &seg.shape {
                 SegmentShape::Straight { start, end } => start == end || start.iter().chain(end).any(|v| !v.is_finite()),
                 SegmentShape::Arc { radius, start_angle, end_angle, .. } => {
-                    !(*radius > seg.width * seg.lanes as f64) || start_angle == end_angle || !start_angle.is_finite() || !end_angle.is_finite()
+                    radius.is_nan() || *radius <= seg.width * seg.lanes as f64 || start_angle == end_angle || !start_angle.is_finite() || !end_angle.is_finite()
                 }
             };
-            if bad || seg.lanes == 0 || seg.lanes > 8 || !(seg.width > 0.0) || !(seg.speed_limit > 0.0) || seg.from == seg.to {
+            if bad || seg.lanes == 0 || seg.lanes > 8 || seg.width.is_nan() || seg.width <= 0.0 || seg.speed_limit.is_nan() || seg.speed_limit <= 0.0 || seg.from == seg.to {
                 return field(
                     &format!("road[{k}]"),
                     format!("segment {}→{}: needs distinct nodes, 1..=8 lanes, positive width and limit, a non-degenerate shape (arcs wider than their lanes)", seg.from, seg.to),

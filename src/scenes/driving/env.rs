@@ -8,7 +8,7 @@ use rand_chacha::ChaCha8Rng;
 use super::config::{ActionKind, DrivingConfig, ObservationKind, SceneKind};
 use super::road::{LANE_WIDTH, Geometry, LaneIndex, RoadNetwork, wrap_to_pi};
 use super::scene;
-use super::vehicle::{Driver, LENGTH, MAX_SPEED, Vehicle, WIDTH, act_idm, neighbours, overlapping};
+use super::vehicle::{Driver, LENGTH, MAX_SPEED, NeighbourIndex, Vehicle, WIDTH, act_idm, neighbours, overlapping};
 use crate::env::{
     Action, BoxSpace, Env, EnvError, Info, ParallelBuffers, ParallelEnv, ResetOptions, Space, StepOutcome, check_action,
     check_obs_len,
@@ -48,6 +48,8 @@ pub struct DrivingEnv {
     has_reset: bool,
     /// Scratch: (distance, vehicle) pairs for nearest-vehicle queries.
     near: Vec<(f64, usize)>,
+    /// Vehicles sorted along the road, rebuilt every frame for neighbour queries.
+    index: NeighbourIndex,
 }
 
 impl DrivingEnv {
@@ -73,6 +75,7 @@ impl DrivingEnv {
             act_space,
             has_reset: false,
             near: Vec::new(),
+            index: NeighbourIndex::default(),
             cfg,
         })
     }
@@ -202,6 +205,8 @@ impl DrivingEnv {
         let dt = 1.0 / self.cfg.simulation_frequency as f64;
         let regulate_every = (self.cfg.simulation_frequency / 2).max(1);
         for frame in 0..frames {
+            self.index.rebuild(&self.net, &self.vehicles);
+            let index = Some(&self.index);
             let rng = &mut self.rng;
             let mut pick = |n: usize| rng.random_range(0..n.max(1));
             for i in 0..self.vehicles.len() {
@@ -215,7 +220,7 @@ impl DrivingEnv {
                         v.steering = v.steering_control(&self.net, v.target_lane);
                         v.acceleration = v.speed_control(v.target_speed);
                     }
-                    Driver::Idm { .. } => act_idm(&self.net, &mut self.vehicles, i, &mut pick),
+                    Driver::Idm { .. } => act_idm(&self.net, &mut self.vehicles, i, &mut pick, index),
                     Driver::ContinuousAgent | Driver::Parked => {}
                 }
             }

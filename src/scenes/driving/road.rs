@@ -70,9 +70,10 @@ pub struct Lane {
     /// Right of way at junctions: higher goes first.
     pub priority: i32,
     length: f64,
-    /// Straight lanes: unit direction and its left-to-right normal.
+    /// Straight lanes: unit direction, its left-to-right normal and its heading.
     dir: [f64; 2],
     dir_lat: [f64; 2],
+    heading: f64,
 }
 
 impl Lane {
@@ -91,6 +92,7 @@ impl Lane {
             length,
             dir,
             dir_lat: [-dir[1], dir[0]],
+            heading: dir[1].atan2(dir[0]),
         }
     }
 
@@ -117,6 +119,7 @@ impl Lane {
             length: radius * (end_phase - start_phase) * direction,
             dir: [0.0; 2],
             dir_lat: [0.0; 2],
+            heading: 0.0,
         }
     }
 
@@ -155,7 +158,7 @@ impl Lane {
     /// The heading of the centre line at `s`.
     pub fn heading_at(&self, s: f64) -> f64 {
         match self.geometry {
-            Geometry::Straight { .. } => self.dir[1].atan2(self.dir[0]),
+            Geometry::Straight { .. } => self.heading,
             Geometry::Circular { radius, start_phase, clockwise, .. } => {
                 let d = if clockwise { 1.0 } else { -1.0 };
                 let phi = d * s / radius + start_phase;
@@ -284,6 +287,11 @@ impl RoadNetwork {
     /// All lanes with their indices.
     pub fn lanes(&self) -> impl Iterator<Item = (LaneIndex, &Lane)> {
         self.lane_index.iter().copied().zip(&self.lanes)
+    }
+
+    /// Number of road segments.
+    pub fn num_segments(&self) -> usize {
+        self.segments.len()
     }
 
     /// Number of lanes.

@@ -2,13 +2,13 @@
 comparison with `synthgym bench driving-highway-v0 driving-intersection-v0`.
 
     python3 -m venv /tmp/peers && /tmp/peers/bin/pip install highway-env
-    /tmp/peers/bin/python benches/peers/highway_env.py
+    /tmp/peers/bin/python benches/peers/highway_env_peer.py
 """
 
 import time
 
 import gymnasium as gym
-import highway_env
+import highway_env  # the script is not named highway_env.py, which would shadow this
 
 gym.register_envs(highway_env)
 
