@@ -14,7 +14,16 @@ pub const LANE_WIDTH: f64 = 4.0;
 
 /// Wraps an angle to `(-π, π]`.
 pub fn wrap_to_pi(a: f64) -> f64 {
-    (a + PI).rem_euclid(2.0 * PI) - PI
+    // Most inputs are differences of wrapped angles, within one turn of the range.
+    if (-PI..PI).contains(&a) {
+        a
+    } else if (PI..3.0 * PI).contains(&a) {
+        a - 2.0 * PI
+    } else if (-3.0 * PI..-PI).contains(&a) {
+        a + 2.0 * PI
+    } else {
+        (a + PI).rem_euclid(2.0 * PI) - PI
+    }
 }
 
 /// How a lane border is painted; continuous borders forbid lane changes across them.
@@ -339,9 +348,18 @@ impl RoadNetwork {
         best.1
     }
 
-    /// The closest lane, searching the lanes near `hint` first (its segment, the
-    /// segments after it and the one before) and all lanes only if none is close.
+    /// The closest lane: `hint` itself while the point is well inside it (within a
+    /// quarter width of its centre line, between its ends, heading within 0.2 rad);
+    /// else the closest among the lanes near `hint` (its segment, the segments after
+    /// it and the one before), and among all lanes only if none is close.
     pub fn closest_lane_near(&self, p: [f64; 2], heading: f64, hint: LaneIndex) -> LaneIndex {
+        // A vehicle well inside its lane and aligned with it stays on it: no search.
+        if let Some(l) = self.lane(hint) {
+            let (s, lat) = l.local_coordinates(p);
+            if lat.abs() < l.width / 4.0 && (0.0..l.length).contains(&s) && wrap_to_pi(heading - l.heading_at(s)).abs() < 0.2 {
+                return hint;
+            }
+        }
         let mut best = (f64::INFINITY, hint);
         for seg in self.segments.iter().filter(|s| {
             (s.from == hint.from && s.to == hint.to) || s.from == hint.to || s.to == hint.from
@@ -466,6 +484,15 @@ mod tests {
         let h = lane.heading_at(10.005);
         let step = ((b[1] - a[1]).atan2(b[0] - a[0]) - h).abs();
         assert!(wrap_to_pi(step).abs() < 1e-3);
+    }
+
+    #[test]
+    fn wrap_to_pi_matches_the_modulo_form() {
+        for k in -2000..2000 {
+            let a = k as f64 * 0.0137;
+            let slow = (a + PI).rem_euclid(2.0 * PI) - PI;
+            assert!((wrap_to_pi(a) - slow).abs() < 1e-12, "{a}");
+        }
     }
 
     #[test]
