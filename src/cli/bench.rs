@@ -32,7 +32,7 @@ pub struct BenchArgs {
     /// Environment ids or scene files (`*.toml`) to measure; every registered id when none is given.
     pub ids: Vec<String>,
     /// Batch sizes of the vector-env rows, comma-separated; 0 skips vector rows.
-    #[arg(long, value_delimiter = ',', default_value = "8,64,512")]
+    #[arg(long, value_delimiter = ',', default_value = "8,64")]
     pub num_envs: Vec<usize>,
     /// Vector-env backends to measure.
     #[arg(long, value_enum, default_value_t)]
@@ -41,7 +41,7 @@ pub struct BenchArgs {
     #[arg(long)]
     pub threads: Option<usize>,
     /// Seconds of measurement per row (after a short warm-up).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 0.5)]
     pub seconds: f64,
     /// Seed of the envs and of the pre-sampled random actions.
     #[arg(long, default_value_t = 0)]
