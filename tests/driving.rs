@@ -51,7 +51,7 @@ fn driving_into_a_stopped_car_crashes_and_terminates() -> anyhow::Result<()> {
     let mut crashed_at = None;
     for t in 0..5 {
         inner.step_with(|_| IDLE)?;
-        let (reward, terminated, _) = inner.outcome(0);
+        let (reward, terminated, _) = inner.outcome(0).ok_or_else(|| anyhow::anyhow!("outcome"))?;
         if terminated {
             // The collision term (-1) dominates: well below the ~0.8 of a clean step at this speed.
             assert!(reward < 0.35, "a crash is punished: {reward}");
@@ -123,7 +123,7 @@ fn each_scene_can_be_driven_to_its_end() -> anyhow::Result<()> {
     let mut ended = false;
     for _ in 0..20 {
         merge.step_with(|_| FASTER)?;
-        if merge.outcome(0).1 {
+        if merge.outcome(0).is_some_and(|o| o.1) {
             ended = true;
             break;
         }
@@ -136,7 +136,7 @@ fn each_scene_can_be_driven_to_its_end() -> anyhow::Result<()> {
     let mut arrived = false;
     for _ in 0..13 {
         crossing.step_with(|_| FASTER)?;
-        let (reward, terminated, _) = crossing.outcome(0);
+        let (reward, terminated, _) = crossing.outcome(0).ok_or_else(|| anyhow::anyhow!("outcome"))?;
         if terminated {
             arrived = !crossing.vehicles()[0].crashed && reward > 0.99;
             break;
@@ -179,7 +179,7 @@ fn parking_is_goal_conditioned_and_succeeds_at_the_goal() -> anyhow::Result<()> 
     ego.heading = goal[2];
     ego.speed = 0.0;
     inner.step_with(|_| Action::Continuous(&[0.0, 0.0]))?;
-    let (reward, terminated, _) = inner.outcome(0);
+    let (reward, terminated, _) = inner.outcome(0).ok_or_else(|| anyhow::anyhow!("outcome"))?;
     assert!(terminated && reward > -0.12, "parked at the goal: reward {reward}");
     Ok(())
 }
@@ -254,4 +254,60 @@ fn procedural_roads_differ_by_seed_and_can_be_driven() -> anyhow::Result<()> {
     }
     assert_eq!(layouts.len(), 6, "every seed draws a different road");
     Ok(())
+}
+
+#[test]
+fn junction_geometry_is_continuous_and_exits_are_on_the_right() -> anyhow::Result<()> {
+    // Regression: intersection exits were drawn on top of the opposite incoming lanes,
+    // and the merge ramp ended 4 m away from the lane that continues it.
+    let mut crossing = DrivingEnv::new(empty(SceneKind::Intersection))?;
+    crossing.reset_state(Some(0))?;
+    let net = crossing.network();
+    let lanes: Vec<_> = net.lanes().collect();
+    for (ei, exit) in lanes.iter().filter(|(li, _)| net.node_name(li.from).starts_with("il")) {
+        let side = &net.node_name(ei.to)[1..];
+        let entry = lanes.iter().find(|(li, _)| net.node_name(li.from) == format!("o{side}")).map(|(_, l)| l).ok_or_else(|| anyhow::anyhow!("entry"))?;
+        let (a, b) = (exit.position(exit.length() / 2.0, 0.0), entry.position(entry.length() / 2.0, 0.0));
+        let gap = ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt();
+        assert!((gap - 4.0).abs() < 1e-6, "exit o{side} runs one lane width beside its entry: {gap}");
+    }
+    let mut merge = DrivingEnv::new(DrivingConfig::scene(SceneKind::Merge))?;
+    merge.reset_state(Some(0))?;
+    let net = merge.network();
+    let lane = |from: &str, to: &str| net.lanes().find(|(li, _)| net.node_name(li.from) == from && net.node_name(li.to) == to).map(|(_, l)| l.clone());
+    let (ramp, after) = (lane("j", "k").ok_or_else(|| anyhow::anyhow!("ramp"))?, lane("k", "b").ok_or_else(|| anyhow::anyhow!("k-b"))?);
+    let (end, start) = (ramp.position(ramp.length(), 0.0), after.position(0.0, 0.0));
+    assert!((end[0] - start[0]).abs() < 1e-9 && (end[1] - start[1]).abs() < 1e-9, "{end:?} vs {start:?}");
+    Ok(())
+}
+
+#[test]
+fn intersection_traffic_keeps_arriving() -> anyhow::Result<()> {
+    let mut env = DrivingEnv::new(DrivingConfig { duration: 60.0, ..DrivingConfig::scene(SceneKind::Intersection) })?;
+    env.reset_state(Some(11))?;
+    let initial = env.vehicles().len() as u32;
+    for _ in 0..40 {
+        env.step_with(|_| Action::Discrete(4))?; // the ego stays slow
+    }
+    assert!(env.vehicles().iter().any(|v| v.id >= initial), "new cars entered");
+    assert!(env.vehicles().len() <= 1 + 10, "and old ones left: {}", env.vehicles().len());
+    let mut ids: Vec<u32> = env.vehicles().iter().map(|v| v.id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), env.vehicles().len(), "ids stay unique");
+    Ok(())
+}
+
+#[test]
+fn bad_driving_scene_files_are_rejected() {
+    let arc = |start: f64, end: f64, clockwise: bool| {
+        format!("scene = \"custom\"\n[[road]]\nfrom = \"a\"\nto = \"b\"\nshape = {{ arc = {{ center = [0.0, 0.0], radius = 50.0, start_angle = {start}, end_angle = {end}, clockwise = {clockwise} }} }}\n")
+    };
+    assert!(DrivingConfig::from_toml(&arc(0.0, 90.0, true), "ok.toml").is_ok());
+    assert!(DrivingConfig::from_toml(&arc(0.0, 90.0, false), "backwards.toml").is_err(), "sweep against its direction");
+    assert!(DrivingConfig::from_toml(&arc(0.0, 200.0, true), "wide.toml").is_err(), "half a turn or more");
+    assert!(DrivingConfig::from_toml("scene = \"highway\"\nttc_horizon = inf\n", "inf.toml").is_err());
+    assert!(DrivingConfig::from_toml("scene = \"highway\"\nreward_speed_range = [30.0, 20.0]\n", "range.toml").is_err());
+    let Err(e) = DrivingConfig::from_toml("scene = \"highway\"\nlanez = 3\n", "typo.toml") else { panic!("typo accepted") };
+    assert!(e.to_string().contains("typo.toml") && e.to_string().contains("lanez"), "{e}");
 }

@@ -304,6 +304,7 @@ impl DrivingConfig {
                 cfg.right_lane_reward = 0.0;
                 cfg.reward_speed_range = [7.0, 9.0];
                 cfg.collision_reward = -5.0;
+                cfg.normalize_reward = false;
             }
             SceneKind::Roundabout => {
                 cfg.vehicles = 6;
@@ -356,8 +357,25 @@ impl DrivingConfig {
         if !(self.lidar_range > 0.0 && self.grid_step > 0.0 && self.ttc_horizon > 0.0) {
             return field("lidar_range", "ranges, steps and horizons must be positive".into());
         }
-        if self.reward_speed_range[0] >= self.reward_speed_range[1] {
-            return field("reward_speed_range", "must be [low, high] with low < high".into());
+        if self.reward_speed_range.iter().any(|v| !v.is_finite()) || self.reward_speed_range[0] >= self.reward_speed_range[1] {
+            return field("reward_speed_range", "must be finite [low, high] with low < high".into());
+        }
+        let numbers = [
+            ("density", self.density),
+            ("duration", self.duration),
+            ("lidar_range", self.lidar_range),
+            ("grid_step", self.grid_step),
+            ("ttc_horizon", self.ttc_horizon),
+            ("collision_reward", self.collision_reward),
+            ("high_speed_reward", self.high_speed_reward),
+            ("right_lane_reward", self.right_lane_reward),
+            ("lane_change_reward", self.lane_change_reward),
+        ];
+        if let Some((name, v)) = numbers.iter().find(|(_, v)| !v.is_finite()) {
+            return field(name, format!("must be a finite number, got {v}"));
+        }
+        if self.normalize_reward && self.high_speed_reward + self.right_lane_reward <= self.collision_reward + self.lane_change_reward.min(0.0) - 0.5 * f64::from(u8::from(self.scene == SceneKind::Merge)) {
+            return field("normalize_reward", "the best reward must exceed the worst to normalise".into());
         }
         if self.scene == SceneKind::Parking && self.actions != ActionKind::Continuous {
             return field("actions", "parking needs continuous actions".into());
@@ -368,14 +386,22 @@ impl DrivingConfig {
         for (k, seg) in self.road.iter().enumerate() {
             let bad = match &seg.shape {
                 SegmentShape::Straight { start, end } => start == end || start.iter().chain(end).any(|v| !v.is_finite()),
-                SegmentShape::Arc { radius, start_angle, end_angle, .. } => {
-                    radius.is_nan() || *radius <= seg.width * seg.lanes as f64 || start_angle == end_angle || !start_angle.is_finite() || !end_angle.is_finite()
+                SegmentShape::Arc { center, radius, start_angle, end_angle, clockwise } => {
+                    // The sweep must run the way `clockwise` says, by less than half a turn.
+                    let sweep = (end_angle - start_angle) * if *clockwise { 1.0 } else { -1.0 };
+                    !radius.is_finite()
+                        || center.iter().any(|v| !v.is_finite())
+                        || *radius <= seg.width * seg.lanes as f64
+                        || !sweep.is_finite()
+                        || sweep <= 0.0
+                        || sweep >= 180.0
                 }
             };
-            if bad || seg.lanes == 0 || seg.lanes > 8 || seg.width.is_nan() || seg.width <= 0.0 || seg.speed_limit.is_nan() || seg.speed_limit <= 0.0 || seg.from == seg.to {
+            let sizes_ok = seg.width.is_finite() && seg.width > 0.0 && seg.speed_limit.is_finite() && seg.speed_limit > 0.0;
+            if bad || seg.lanes == 0 || seg.lanes > 8 || !sizes_ok || seg.from == seg.to {
                 return field(
                     &format!("road[{k}]"),
-                    format!("segment {}→{}: needs distinct nodes, 1..=8 lanes, positive width and limit, a non-degenerate shape (arcs wider than their lanes)", seg.from, seg.to),
+                    format!("segment {}→{}: needs distinct nodes, 1..=8 lanes, positive width and limit, a non-degenerate shape (arcs wider than their lanes, sweeping under 180° in their direction)", seg.from, seg.to),
                 );
             }
         }

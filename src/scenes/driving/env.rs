@@ -50,6 +50,12 @@ pub struct DrivingEnv {
     near: Vec<(f64, usize)>,
     /// Vehicles sorted along the road, rebuilt every frame for neighbour queries.
     index: NeighbourIndex,
+    /// The id the next spawned vehicle gets.
+    next_id: u32,
+    /// Simulation frames since the reset (right of way is enforced twice a second).
+    frames: u64,
+    /// Whether any lane has a priority, so right of way applies.
+    regulated: bool,
 }
 
 impl DrivingEnv {
@@ -76,6 +82,9 @@ impl DrivingEnv {
             has_reset: false,
             near: Vec::new(),
             index: NeighbourIndex::default(),
+            next_id: 0,
+            frames: 0,
+            regulated: false,
             cfg,
         })
     }
@@ -119,9 +128,9 @@ impl DrivingEnv {
     }
 
     /// Ego `i`'s reward, terminated flag, and the episode's truncated flag, as the
-    /// last step left them.
-    pub fn outcome(&self, i: usize) -> (f64, bool, bool) {
-        (self.reward(i), self.terminated(i), self.truncated())
+    /// last step left them; `None` before a reset or for a missing ego.
+    pub fn outcome(&self, i: usize) -> Option<(f64, bool, bool)> {
+        (self.has_reset && i < self.n_egos.min(self.vehicles.len())).then(|| (self.reward(i), self.terminated(i), self.truncated()))
     }
 
     /// Simulated seconds since the reset.
@@ -156,6 +165,9 @@ impl DrivingEnv {
         let built = scene::build(&cfg, &mut self.rng);
         self.net = built.net;
         self.vehicles = built.vehicles;
+        self.next_id = self.vehicles.len() as u32;
+        self.frames = 0;
+        self.regulated = self.net.lanes().any(|(_, l)| l.priority != 0);
         self.goals = built.goals;
         self.time = 0.0;
         self.lane_changed.fill(false);
@@ -171,6 +183,9 @@ impl DrivingEnv {
         match (action, &v.driver) {
             (Action::Discrete(a), Driver::MetaAgent { target_speeds }) => {
                 let speeds = target_speeds.clone();
+                if speeds.is_empty() {
+                    return;
+                }
                 let speed_index = |speed: f64| -> usize {
                     let (lo, hi) = (speeds[0], speeds[speeds.len() - 1]);
                     let x = (speed - lo) / (hi - lo);
@@ -178,7 +193,7 @@ impl DrivingEnv {
                 };
                 match a {
                     0 | 2 => {
-                        let count = net.lanes_in(v.target_lane.from, v.target_lane.to) as i64;
+                        let count = (net.lanes_in(v.target_lane.from, v.target_lane.to) as i64).max(1);
                         let id = (v.target_lane.id as i64 + if a == 0 { -1 } else { 1 }).clamp(0, count - 1) as u16;
                         let target = LaneIndex { id, ..v.target_lane };
                         if target != v.target_lane && net.lane(target).is_some_and(|l| l.is_reachable_from(v.position)) {
@@ -204,7 +219,7 @@ impl DrivingEnv {
         let frames = self.cfg.simulation_frequency / self.cfg.policy_frequency;
         let dt = 1.0 / self.cfg.simulation_frequency as f64;
         let regulate_every = (self.cfg.simulation_frequency / 2).max(1);
-        for frame in 0..frames {
+        for _ in 0..frames {
             self.index.rebuild(&self.net, &self.vehicles);
             let index = Some(&self.index);
             let rng = &mut self.rng;
@@ -224,9 +239,10 @@ impl DrivingEnv {
                     Driver::ContinuousAgent | Driver::Parked => {}
                 }
             }
-            if self.cfg.scene == SceneKind::Intersection && frame % regulate_every == 0 {
+            if self.regulated && self.frames.is_multiple_of(regulate_every as u64) {
                 self.enforce_priorities();
             }
+            self.frames += 1;
             for v in &mut self.vehicles {
                 v.step(dt);
                 if !matches!(v.driver, Driver::Parked) {
@@ -386,7 +402,7 @@ impl DrivingEnv {
     /// Writes ego `i`'s observation (see [`ObservationKind`]).
     pub fn observe(&mut self, i: usize, out: &mut [f32]) -> Result<(), EnvError> {
         check_obs_len(&self.obs_space, out)?;
-        if i >= self.n_egos || !self.has_reset {
+        if i >= self.n_egos.min(self.vehicles.len()) || !self.has_reset {
             return Err(EnvError::ResetNeeded);
         }
         let ego = self.vehicles[i].clone();
@@ -413,8 +429,13 @@ impl DrivingEnv {
     fn observe_kinematics(&mut self, i: usize, ego: &Vehicle, out: &mut [f32]) {
         out.fill(0.0);
         let side = self.net.lanes_in(ego.lane.from, ego.lane.to).max(1) as f64;
-        let ranges = [[-PERCEPTION_DISTANCE, PERCEPTION_DISTANCE], [-LANE_WIDTH * side, LANE_WIDTH * side], [-2.0 * MAX_SPEED, 2.0 * MAX_SPEED]];
-        let see_behind = !matches!(self.cfg.scene, SceneKind::Highway | SceneKind::Merge);
+        // highway-env's feature ranges: per scene for the junctions, else from speeds and lanes.
+        let ranges = match self.cfg.scene {
+            SceneKind::Intersection => [[-100.0, 100.0], [-100.0, 100.0], [-20.0, 20.0]],
+            SceneKind::Roundabout => [[-100.0, 100.0], [-100.0, 100.0], [-15.0, 15.0]],
+            _ => [[-PERCEPTION_DISTANCE, PERCEPTION_DISTANCE], [-LANE_WIDTH * side, LANE_WIDTH * side], [-2.0 * MAX_SPEED, 2.0 * MAX_SPEED]],
+        };
+        let see_behind = false;
         let absolute = self.cfg.absolute;
         let write = |row: &mut [f32], v: &Vehicle, origin: Option<&Vehicle>| {
             let (mut x, mut y) = (v.position[0], v.position[1]);
@@ -536,6 +557,9 @@ impl DrivingEnv {
         if !self.has_reset {
             return Err(EnvError::ResetNeeded);
         }
+        if self.vehicles.len() < self.n_egos {
+            return Err(EnvError::InvalidConfig { what: "vehicles".into(), reason: "the controlled vehicles were removed".into() });
+        }
         for i in 0..self.n_egos {
             check_action(&self.act_space, actions(i))?;
         }
@@ -543,7 +567,32 @@ impl DrivingEnv {
             self.apply_action(i, actions(i));
         }
         self.simulate();
+        if self.cfg.scene == SceneKind::Intersection {
+            self.renew_intersection_traffic();
+        }
         Ok(())
+    }
+
+    /// Removes traffic that has left the intersection and lets a new car enter
+    /// (highway-env's `_clear_vehicles` and `_spawn_vehicle`), up to `vehicles` cars.
+    fn renew_intersection_traffic(&mut self) {
+        let net = &self.net;
+        let n_egos = self.n_egos;
+        let mut k = 0;
+        self.vehicles.retain(|v| {
+            k += 1;
+            let leaving = net.node_name(v.lane.to).starts_with('o')
+                && net.node_name(v.lane.from).starts_with("il")
+                && net.lane(v.lane).is_some_and(|l| l.local_coordinates(v.position).0 > l.length() - 4.0 * LENGTH);
+            k <= n_egos || !leaving
+        });
+        if self.vehicles.len() < self.n_egos + self.cfg.vehicles.min(12)
+            && let Some(mut v) = scene::spawn_intersection_car(&self.net, &self.vehicles, &mut self.rng)
+        {
+            v.id = self.next_id;
+            self.next_id += 1;
+            self.vehicles.push(v);
+        }
     }
 }
 
@@ -576,7 +625,7 @@ impl Snapshotter for DrivingEnv {
         }
         for (i, v) in self.vehicles.iter().enumerate() {
             out.objects.push(ObjectState {
-                id: id + i as u32,
+                id: id + v.id,
                 class: if i < self.n_egos { Class::EgoVehicle } else { Class::Vehicle },
                 position: [v.position[0] as f32, 0.75, v.position[1] as f32],
                 rotation: ObjectState::yaw(yaw(v.heading)),

@@ -47,8 +47,35 @@ fn ego_driver(cfg: &DrivingConfig, speeds: &[f64]) -> Driver {
     }
 }
 
-/// Builds the road and traffic of `cfg.scene`.
+/// Builds the road and traffic of `cfg.scene`; vehicles get ids 0, 1, 2, …
 pub fn build(cfg: &DrivingConfig, rng: &mut ChaCha8Rng) -> Built {
+    let mut built = build_scene(cfg, rng);
+    for (i, v) in built.vehicles.iter_mut().enumerate() {
+        v.id = i as u32;
+    }
+    built
+}
+
+/// Intersection traffic, as highway-env spawns it every step: with probability 0.6 a
+/// car enters from a random side (if the entry is clear) and heads to a random exit.
+pub fn spawn_intersection_car(net: &RoadNetwork, vehicles: &[Vehicle], rng: &mut ChaCha8Rng) -> Option<Vehicle> {
+    if !rng.random_bool(0.6) {
+        return None;
+    }
+    let from = rng.random_range(0..4);
+    let to = (from + rng.random_range(1..4)) % 4;
+    let id = |n: &str| net.node_id(n).unwrap_or(0);
+    let lane = LaneIndex { from: id(&format!("o{from}")), to: id(&format!("ir{from}")), id: 0 };
+    let s = rng.random_range(0.0..5.0);
+    let speed = 8.0 + rng.random_range(0.0..2.0);
+    let driver = idm_driver(rng, false);
+    let mut v = place(net, lane, s, speed, driver);
+    v.target_speed = 9.0;
+    v.route = net.shortest_path(lane.from, id(&format!("o{to}")));
+    vehicles.iter().all(|o| ((o.position[0] - v.position[0]).powi(2) + (o.position[1] - v.position[1]).powi(2)).sqrt() > 15.0).then_some(v)
+}
+
+fn build_scene(cfg: &DrivingConfig, rng: &mut ChaCha8Rng) -> Built {
     match cfg.scene {
         SceneKind::Highway => highway(cfg, rng),
         SceneKind::Merge => merge(cfg, rng),
@@ -210,9 +237,11 @@ fn next_on_segment(net: &RoadNetwork, placed: &[&Vehicle], rng: &mut ChaCha8Rng,
 fn highway(cfg: &DrivingConfig, rng: &mut ChaCha8Rng) -> Built {
     let net = RoadNetwork::straight_road(cfg.lanes, 10_000.0, 30.0);
     let segment = (net.node_id("0").unwrap_or(0), net.node_id("1").unwrap_or(1));
-    let others = cfg.vehicles / cfg.controlled_vehicles.max(1);
+    let n_egos = cfg.controlled_vehicles.max(1);
     let (mut egos, mut traffic): (Vec<Vehicle>, Vec<Vehicle>) = (Vec::new(), Vec::with_capacity(cfg.vehicles));
-    for _ in 0..cfg.controlled_vehicles {
+    for e in 0..cfg.controlled_vehicles {
+        // highway-env's near_split: the first `vehicles % egos` egos get one car more.
+        let others = cfg.vehicles / n_egos + usize::from(e < cfg.vehicles % n_egos);
         let placed: Vec<&Vehicle> = egos.iter().chain(&traffic).collect();
         let (lane, s) = next_on_segment(&net, &placed, rng, segment, 25.0, 2.0);
         egos.push(place(&net, lane, s, 25.0, ego_driver(cfg, &[20.0, 25.0, 30.0])));
@@ -242,9 +271,10 @@ fn merge(cfg: &DrivingConfig, rng: &mut ChaCha8Rng) -> Built {
         net.add_lane("c", "d", Lane::straight([xs[3], yi], [xs[4], yi], LANE_WIDTH, lines, 30.0));
     }
     let ramp_y = 2.0 * LANE_WIDTH + 4.0 * LANE_WIDTH;
-    net.add_lane("j", "k", Lane::straight([0.0, ramp_y], [ends[0], ramp_y - 4.0 * LANE_WIDTH + LANE_WIDTH], LANE_WIDTH, [C, C], 30.0).forbid());
+    // The ramp runs down to the merge lane's level, which continues the highway's right side.
+    net.add_lane("j", "k", Lane::straight([0.0, ramp_y], [ends[0], 2.0 * LANE_WIDTH], LANE_WIDTH, [C, C], 30.0).forbid());
     net.add_lane("k", "b", Lane::straight([ends[0], 2.0 * LANE_WIDTH], [xs[2], 2.0 * LANE_WIDTH], LANE_WIDTH, [C, C], 30.0).forbid());
-    net.add_lane("b", "c", Lane::straight([xs[2], 2.0 * LANE_WIDTH], [xs[3], 2.0 * LANE_WIDTH], LANE_WIDTH, [N, C], 30.0));
+    net.add_lane("b", "c", Lane::straight([xs[2], 2.0 * LANE_WIDTH], [xs[3], 2.0 * LANE_WIDTH], LANE_WIDTH, [N, C], 30.0).forbid());
     let id = |n: &str| net.node_id(n).unwrap_or(0);
     let (a, b, j, k) = (id("a"), id("b"), id("j"), id("k"));
     let mut vehicles = Vec::new();
@@ -292,7 +322,10 @@ fn intersection(cfg: &DrivingConfig, rng: &mut ChaCha8Rng) -> Built {
                 .with_priority(priority - 1),
         );
         net.add_lane(&format!("ir{c}"), &format!("il{}", n(2)), Lane::straight(rot(angle, [w / 2.0, outer]), rot(angle, [w / 2.0, -outer]), w, [S, N], 10.0).with_priority(priority));
-        net.add_lane(&format!("il{}", n(2)), &format!("o{}", n(2)), Lane::straight(rot(angle, [-w / 2.0, -outer]), rot(angle, [-w / 2.0, -access - outer]), w, [N, C], 10.0).with_priority(priority));
+        // The exit of the opposite side, on the right-hand side of its road; it has the
+        // priority of the corner after it, as in highway-env.
+        let exit_priority = if (corner + 3) % 2 == 1 { 3 } else { 1 };
+        net.add_lane(&format!("il{}", n(2)), &format!("o{}", n(2)), Lane::straight(rot(angle, [w / 2.0, -outer]), rot(angle, [w / 2.0, -access - outer]), w, [N, C], 10.0).with_priority(exit_priority));
     }
     // Ego from the south (o0) turning left to the west exit, as highway-env's default.
     let id = |n: &str| net.node_id(n).unwrap_or(0);

@@ -79,6 +79,8 @@ pub struct Vehicle {
     pub crashed: bool,
     /// Who drives it.
     pub driver: Driver,
+    /// Instance id, unique within an episode (snapshots use it).
+    pub id: u32,
 }
 
 impl Vehicle {
@@ -96,6 +98,7 @@ impl Vehicle {
             route: Vec::new(),
             crashed: false,
             driver,
+            id: 0,
         }
     }
 
@@ -220,7 +223,8 @@ impl NeighbourIndex {
     pub fn rebuild(&mut self, net: &RoadNetwork, vehicles: &[Vehicle]) {
         self.sorted.clear();
         self.segment = None;
-        if net.num_segments() != 1 {
+        // Only straight parallel lanes share their longitudinal coordinate.
+        if net.num_segments() != 1 || net.lanes().any(|(_, l)| !matches!(l.geometry, super::road::Geometry::Straight { .. })) {
             return;
         }
         let Some((first, lane)) = net.lanes().next() else { return };
@@ -470,6 +474,35 @@ mod tests {
                     neighbours_indexed(&net, &vehicles, Some(&index), i, vehicles[i].position, lane),
                     neighbours(&net, &vehicles, i, vehicles[i].position, lane),
                     "vehicle {i}, lane {id}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_index_stays_off_on_curved_roads() {
+        // Regression: on an arc, lanes of one segment have different lengths, so a
+        // shared sorted order would skip neighbours.
+        let mut net = RoadNetwork::new();
+        for k in 0..2 {
+            let lane = super::super::road::Lane::circular([0.0, 0.0], 50.0 - 4.0 * k as f64, 0.0, 1.5, true, 4.0, [super::super::road::LineType::Striped; 2], 20.0);
+            net.add_lane("a", "b", lane);
+        }
+        let vehicles: Vec<Vehicle> = (0..6)
+            .map(|k| {
+                let lane = LaneIndex { from: 0, to: 1, id: (k % 2) as u16 };
+                let p = net.lane(lane).map_or([0.0; 2], |l| l.position(5.0 + 9.0 * k as f64, 0.0));
+                Vehicle::new(p, 0.0, 10.0, lane, idm())
+            })
+            .collect();
+        let mut index = NeighbourIndex::default();
+        index.rebuild(&net, &vehicles);
+        for i in 0..vehicles.len() {
+            for id in 0..2 {
+                let lane = LaneIndex { from: 0, to: 1, id };
+                assert_eq!(
+                    neighbours_indexed(&net, &vehicles, Some(&index), i, vehicles[i].position, lane),
+                    neighbours(&net, &vehicles, i, vehicles[i].position, lane)
                 );
             }
         }
