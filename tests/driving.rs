@@ -266,7 +266,11 @@ fn junction_geometry_is_continuous_and_exits_are_on_the_right() -> anyhow::Resul
     let lanes: Vec<_> = net.lanes().collect();
     for (ei, exit) in lanes.iter().filter(|(li, _)| net.node_name(li.from).starts_with("il")) {
         let side = &net.node_name(ei.to)[1..];
-        let entry = lanes.iter().find(|(li, _)| net.node_name(li.from) == format!("o{side}")).map(|(_, l)| l).ok_or_else(|| anyhow::anyhow!("entry"))?;
+        let entry = lanes
+            .iter()
+            .find(|(li, _)| net.node_name(li.from) == format!("o{side}"))
+            .map(|(_, l)| l)
+            .ok_or_else(|| anyhow::anyhow!("entry"))?;
         let (a, b) = (exit.position(exit.length() / 2.0, 0.0), entry.position(entry.length() / 2.0, 0.0));
         let gap = ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt();
         assert!((gap - 4.0).abs() < 1e-6, "exit o{side} runs one lane width beside its entry: {gap}");
@@ -274,7 +278,9 @@ fn junction_geometry_is_continuous_and_exits_are_on_the_right() -> anyhow::Resul
     let mut merge = DrivingEnv::new(DrivingConfig::scene(SceneKind::Merge))?;
     merge.reset_state(Some(0))?;
     let net = merge.network();
-    let lane = |from: &str, to: &str| net.lanes().find(|(li, _)| net.node_name(li.from) == from && net.node_name(li.to) == to).map(|(_, l)| l.clone());
+    let lane = |from: &str, to: &str| {
+        net.lanes().find(|(li, _)| net.node_name(li.from) == from && net.node_name(li.to) == to).map(|(_, l)| l.clone())
+    };
     let (ramp, after) = (lane("j", "k").ok_or_else(|| anyhow::anyhow!("ramp"))?, lane("k", "b").ok_or_else(|| anyhow::anyhow!("k-b"))?);
     let (end, start) = (ramp.position(ramp.length(), 0.0), after.position(0.0, 0.0));
     assert!((end[0] - start[0]).abs() < 1e-9 && (end[1] - start[1]).abs() < 1e-9, "{end:?} vs {start:?}");
@@ -301,7 +307,9 @@ fn intersection_traffic_keeps_arriving() -> anyhow::Result<()> {
 #[test]
 fn bad_driving_scene_files_are_rejected() {
     let arc = |start: f64, end: f64, clockwise: bool| {
-        format!("scene = \"custom\"\n[[road]]\nfrom = \"a\"\nto = \"b\"\nshape = {{ arc = {{ center = [0.0, 0.0], radius = 50.0, start_angle = {start}, end_angle = {end}, clockwise = {clockwise} }} }}\n")
+        format!(
+            "scene = \"custom\"\n[[road]]\nfrom = \"a\"\nto = \"b\"\nshape = {{ arc = {{ center = [0.0, 0.0], radius = 50.0, start_angle = {start}, end_angle = {end}, clockwise = {clockwise} }} }}\n"
+        )
     };
     assert!(DrivingConfig::from_toml(&arc(0.0, 90.0, true), "ok.toml").is_ok());
     assert!(DrivingConfig::from_toml(&arc(0.0, 90.0, false), "backwards.toml").is_err(), "sweep against its direction");

@@ -64,7 +64,8 @@ impl ParallelEnv for Nondeterministic {
     }
     fn step(&mut self, actions: &[Action<'_>], out: &mut ParallelBuffers) -> Result<(), EnvError> {
         self.1 += 1;
-        let time_based = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()) as u64 ^ self.1) % 3;
+        let time_based =
+            (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()) as u64 ^ self.1) % 3;
         let mut acts = actions.to_vec();
         acts[1] = Action::Discrete(time_based as i64);
         self.0.step(&acts, out)

@@ -3,8 +3,7 @@
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use synthgym::env::{
-    Action, BoxSpace, Env, EnvError, Info, ParallelBuffers, ParallelEnv, ResetOptions, Space, StepOutcome, check_action,
-    check_obs_len,
+    Action, BoxSpace, Env, EnvError, Info, ParallelBuffers, ParallelEnv, ResetOptions, Space, StepOutcome, check_action, check_obs_len,
 };
 use synthgym::util::seed::rng_from_seed;
 

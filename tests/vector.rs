@@ -1,9 +1,7 @@
 //! Vector envs: the serial and threaded backends agree bit for bit, seeds are
 //! `seed + i`, and each autoreset mode does what the module docs say.
 
-use synthgym::env::vector::{
-    ActionBuffer, Actions, AutoresetMode, Backend, SerialVecEnv, ThreadedVecEnv, VecBuffers, VecEnv, make_vec,
-};
+use synthgym::env::vector::{ActionBuffer, Actions, AutoresetMode, Backend, SerialVecEnv, ThreadedVecEnv, VecBuffers, VecEnv, make_vec};
 use synthgym::env::{Action, Env, EnvError, MakeOptions};
 use synthgym::scenes::registry;
 use synthgym::util::seed::rng_from_seed;
@@ -15,7 +13,11 @@ fn walkers(n: usize) -> Vec<Box<dyn Env>> {
 }
 
 fn build(n: usize, threads: usize, mode: AutoresetMode) -> anyhow::Result<Box<dyn VecEnv>> {
-    Ok(if threads == 0 { Box::new(SerialVecEnv::new(walkers(n), mode)?) } else { Box::new(ThreadedVecEnv::new(walkers(n), threads, mode)?) })
+    Ok(if threads == 0 {
+        Box::new(SerialVecEnv::new(walkers(n), mode)?)
+    } else {
+        Box::new(ThreadedVecEnv::new(walkers(n), threads, mode)?)
+    })
 }
 
 /// Runs `steps` random batch steps and returns every buffer snapshot.

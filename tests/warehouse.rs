@@ -5,7 +5,9 @@ use serde_json::Value;
 use synthgym::env::check::{CheckConfig, check_env, check_parallel_env};
 use synthgym::env::{Action, Env, EnvError, MakeOptions, ParallelBuffers, ParallelEnv};
 use synthgym::scenes::registry;
-use synthgym::scenes::warehouse::{Direction, GridAction, GridConfig, GridWarehouse, JointGridWarehouse, LayoutConfig, Mode, RewardType, Robot};
+use synthgym::scenes::warehouse::{
+    Direction, GridAction, GridConfig, GridWarehouse, JointGridWarehouse, LayoutConfig, Mode, RewardType, Robot,
+};
 use synthgym::snapshot::{Class, Snapshot, Snapshotter};
 
 fn scenario(name: &str) -> anyhow::Result<GridConfig> {
@@ -29,7 +31,11 @@ fn scenario(name: &str) -> anyhow::Result<GridConfig> {
 }
 
 fn ints(v: &Value) -> anyhow::Result<Vec<i64>> {
-    v.as_array().ok_or_else(|| anyhow::anyhow!("not an array: {v}"))?.iter().map(|x| x.as_i64().ok_or_else(|| anyhow::anyhow!("not an int: {x}"))).collect()
+    v.as_array()
+        .ok_or_else(|| anyhow::anyhow!("not an array: {v}"))?
+        .iter()
+        .map(|x| x.as_i64().ok_or_else(|| anyhow::anyhow!("not an int: {x}")))
+        .collect()
 }
 
 fn robots(v: &Value) -> anyhow::Result<Vec<Robot>> {
@@ -72,15 +78,18 @@ fn grid_transitions_match_rware() -> anyhow::Result<()> {
             env = Some(e);
         }
         let e = env.as_mut().ok_or_else(|| anyhow::anyhow!("{at}: no trajectory start"))?;
-        let actions: Vec<GridAction> =
-            ints(&rec["actions"])?.into_iter().map(|a| GridAction::from_index(a).ok_or_else(|| anyhow::anyhow!("action {a}"))).collect::<Result<_, _>>()?;
+        let actions: Vec<GridAction> = ints(&rec["actions"])?
+            .into_iter()
+            .map(|a| GridAction::from_index(a).ok_or_else(|| anyhow::anyhow!("action {a}")))
+            .collect::<Result<_, _>>()?;
         let before = visible(e.robots());
         let mut rewards = vec![0.0f32; actions.len()];
         let queue_before = e.requests().to_vec();
         e.step_state(&actions, &mut rewards)?;
         let expected = robots(&rec["after"])?;
         assert_eq!(visible(e.robots()), visible(&expected), "{at}: robots");
-        let expected_rewards: Vec<f32> = rec["rewards"].as_array().map_or(Vec::new(), |r| r.iter().filter_map(|x| x.as_f64()).map(|x| x as f32).collect());
+        let expected_rewards: Vec<f32> =
+            rec["rewards"].as_array().map_or(Vec::new(), |r| r.iter().filter_map(|x| x.as_f64()).map(|x| x as f32).collect());
         assert_eq!(rewards, expected_rewards, "{at}: rewards");
         // The new request after a delivery is random (numpy's stream vs ours): the
         // queue must agree everywhere else, and then we adopt rware's choice.
@@ -105,7 +114,12 @@ fn grid_transitions_match_rware() -> anyhow::Result<()> {
         }
         steps += 1;
         deliveries += usize::from(rewards.iter().any(|&r| r > 0.0));
-        blocked += actions.iter().zip(&before).zip(e.robots()).filter(|((a, b), r)| **a == GridAction::Forward && (b.0, b.1) == (r.x, r.y)).count();
+        blocked += actions
+            .iter()
+            .zip(&before)
+            .zip(e.robots())
+            .filter(|((a, b), r)| **a == GridAction::Forward && (b.0, b.1) == (r.x, r.y))
+            .count();
     }
     assert!(steps > 1500 && deliveries > 10 && blocked > 1000, "coverage: {steps} steps, {deliveries} deliveries, {blocked} blocked moves");
     Ok(())
@@ -156,7 +170,9 @@ fn episodes_truncate_at_max_steps_and_inactivity() -> anyhow::Result<()> {
     let mut env = JointGridWarehouse::from_config(cfg.clone())?;
     let mut obs = vec![0.0; env.observation_space().flat_dim()];
     env.reset(Some(0), None, &mut obs)?;
-    let flags: Vec<(bool, bool)> = (0..7).map(|_| env.step(Action::MultiDiscrete(&[0; 4]), &mut obs).map(|o| (o.terminated, o.truncated))).collect::<Result<_, _>>()?;
+    let flags: Vec<(bool, bool)> = (0..7)
+        .map(|_| env.step(Action::MultiDiscrete(&[0; 4]), &mut obs).map(|o| (o.terminated, o.truncated)))
+        .collect::<Result<_, _>>()?;
     assert_eq!(flags.last(), Some(&(false, true)));
     assert!(flags[..6].iter().all(|f| *f == (false, false)));
 
@@ -164,7 +180,8 @@ fn episodes_truncate_at_max_steps_and_inactivity() -> anyhow::Result<()> {
     cfg.max_inactivity_steps = Some(3);
     let mut env = JointGridWarehouse::from_config(cfg)?;
     env.reset(Some(0), None, &mut obs)?;
-    let truncated: Vec<bool> = (0..3).map(|_| env.step(Action::MultiDiscrete(&[0; 4]), &mut obs).map(|o| o.truncated)).collect::<Result<_, _>>()?;
+    let truncated: Vec<bool> =
+        (0..3).map(|_| env.step(Action::MultiDiscrete(&[0; 4]), &mut obs).map(|o| o.truncated)).collect::<Result<_, _>>()?;
     assert_eq!(truncated, [false, false, true]);
     Ok(())
 }

@@ -8,8 +8,8 @@ use clap::{Parser, ValueEnum};
 
 use super::Format;
 use super::table::{Table, thousands};
-use crate::env::vector::{ActionBuffer, AutoresetMode, SerialVecEnv, ThreadedVecEnv, VecEnv, action_width};
 use crate::env::vector::Backend;
+use crate::env::vector::{ActionBuffer, AutoresetMode, SerialVecEnv, ThreadedVecEnv, VecEnv, action_width};
 use crate::env::{Env, EnvError, MakeOptions};
 use crate::scenes::{make_from_file, registry};
 use crate::util::seed::rng_from_seed;
@@ -63,11 +63,7 @@ struct Row {
 
 /// Makes one env from a registry id or, for a path ending in `.toml`, a scene file.
 fn make(source: &str) -> Result<Box<dyn Env>, EnvError> {
-    if source.ends_with(".toml") {
-        make_from_file(std::path::Path::new(source))
-    } else {
-        registry().make(source, &MakeOptions::default())
-    }
+    if source.ends_with(".toml") { make_from_file(std::path::Path::new(source)) } else { registry().make(source, &MakeOptions::default()) }
 }
 
 /// Pre-sampled actions are cycled so that the RNG is not part of the measurement.
@@ -147,8 +143,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     if threads == 0 {
         bail!("--threads must be at least 1");
     }
-    let ids: Vec<String> =
-        if args.ids.is_empty() { registry().specs().iter().map(|s| s.id.clone()).collect() } else { args.ids.clone() };
+    let ids: Vec<String> = if args.ids.is_empty() { registry().specs().iter().map(|s| s.id.clone()).collect() } else { args.ids.clone() };
     for id in &ids {
         make(id)?;
     }

@@ -94,7 +94,12 @@ struct Record {
 }
 
 fn record(obs: &[f32], out: &StepOutcome) -> Record {
-    Record { obs: obs.iter().map(|x| x.to_bits()).collect(), reward: out.reward.to_bits(), terminated: out.terminated, truncated: out.truncated }
+    Record {
+        obs: obs.iter().map(|x| x.to_bits()).collect(),
+        reward: out.reward.to_bits(),
+        terminated: out.terminated,
+        truncated: out.truncated,
+    }
 }
 
 /// Runs `steps` steps from `reset(seed)` with the given actions, checking every
@@ -171,7 +176,10 @@ pub fn check_env(make: &dyn Fn() -> Result<Box<dyn Env>, EnvError>, cfg: &CheckC
     let (ra, ended) = rollout(a.as_mut(), cfg.seed, &actions)?;
     let (rb, _) = rollout(b.as_mut(), cfg.seed, &actions)?;
     if let Some(i) = ra.iter().zip(&rb).position(|(x, y)| x != y) {
-        return Err(fail("step determinism", format!("instances with seed {} diverge at record {i}: {:?} vs {:?}", cfg.seed, ra[i], rb[i])));
+        return Err(fail(
+            "step determinism",
+            format!("instances with seed {} diverge at record {i}: {:?} vs {:?}", cfg.seed, ra[i], rb[i]),
+        ));
     }
     // Reseeding an instance that has already run reproduces the trajectory.
     let (ra2, _) = rollout(a.as_mut(), cfg.seed, &actions)?;
@@ -234,7 +242,11 @@ fn parallel_rollout(env: &mut dyn ParallelEnv, seed: u64, cfg: &CheckConfig) -> 
     let mut ended = 0;
     for t in 0..cfg.steps {
         let values: Vec<Value> = spaces.iter().map(|s| s.sample(&mut rng)).collect();
-        let actions = values.iter().map(|v| v.as_action()).collect::<Option<Vec<_>>>().ok_or_else(|| fail("action space", "Dict action spaces are not supported"))?;
+        let actions = values
+            .iter()
+            .map(|v| v.as_action())
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| fail("action space", "Dict action spaces are not supported"))?;
         env.step(&actions, &mut buf).map_err(env_err("step"))?;
         check_active_obs(env, &buf, &format!("step {t}"))?;
         if let Some(r) = buf.rewards.iter().find(|r| !r.is_finite()) {
@@ -254,10 +266,7 @@ fn parallel_rollout(env: &mut dyn ParallelEnv, seed: u64, cfg: &CheckConfig) -> 
 /// Checks a multi-agent parallel env built by `make`, like [`check_env`]: spaces for
 /// every agent, observations in space, determinism, seed dependence, episode ends,
 /// and errors for bad actions and buffers.
-pub fn check_parallel_env(
-    make: &dyn Fn() -> Result<Box<dyn ParallelEnv>, EnvError>,
-    cfg: &CheckConfig,
-) -> Result<CheckReport, CheckError> {
+pub fn check_parallel_env(make: &dyn Fn() -> Result<Box<dyn ParallelEnv>, EnvError>, cfg: &CheckConfig) -> Result<CheckReport, CheckError> {
     let mut a = make().map_err(env_err("make"))?;
     let agents = a.possible_agents().to_vec();
     if agents.is_empty() {

@@ -61,10 +61,9 @@ impl ResetOptions {
     /// Errors on the first key that is not in `known`, naming the keys that are.
     pub fn expect_only(&self, known: &[&str]) -> Result<(), EnvError> {
         match self.entries.iter().find(|(k, _)| !known.contains(&k.as_str())) {
-            Some((key, _)) => Err(EnvError::InvalidOption {
-                key: key.clone(),
-                reason: format!("unknown option; this environment accepts {known:?}"),
-            }),
+            Some((key, _)) => {
+                Err(EnvError::InvalidOption { key: key.clone(), reason: format!("unknown option; this environment accepts {known:?}") })
+            }
             None => Ok(()),
         }
     }
@@ -227,11 +226,7 @@ impl<E: Env + ?Sized> EnvExt for E {}
 /// implementations call it first in `reset` and `step`.
 pub fn check_obs_len(space: &Space, obs: &[f32]) -> Result<(), EnvError> {
     let expected = space.flat_dim();
-    if obs.len() == expected {
-        Ok(())
-    } else {
-        Err(EnvError::BufferSize { what: "observation", got: obs.len(), expected })
-    }
+    if obs.len() == expected { Ok(()) } else { Err(EnvError::BufferSize { what: "observation", got: obs.len(), expected }) }
 }
 
 /// Errors unless `action` lies in `space`; env implementations call it in `step`.

@@ -15,16 +15,16 @@
 //! This module must not depend on bevy, rapier, candle or any scene: it is the part
 //! that learners and simulators both see.
 
+pub mod check;
 mod core;
 mod error;
-pub mod check;
 pub mod parallel;
 pub mod registry;
 pub mod space;
 pub mod vector;
 pub mod wrappers;
 
-pub use self::core::{Action, Env, check_action, check_obs_len, EnvExt, EpisodeStats, Info, InfoValues, ResetOptions, StepOutcome};
+pub use self::core::{Action, Env, EnvExt, EpisodeStats, Info, InfoValues, ResetOptions, StepOutcome, check_action, check_obs_len};
 pub use error::EnvError;
 pub use parallel::{ParallelBuffers, ParallelEnv};
 pub use registry::{EnvSpec, MakeOptions, Registry};

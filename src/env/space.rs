@@ -77,11 +77,7 @@ impl BoxSpace {
             return Err(invalid(format!("shape {shape:?} has no elements")));
         }
         if low.len() != numel || high.len() != numel {
-            return Err(invalid(format!(
-                "shape {shape:?} needs {numel} bounds, got {} low and {} high",
-                low.len(),
-                high.len()
-            )));
+            return Err(invalid(format!("shape {shape:?} needs {numel} bounds, got {} low and {} high", low.len(), high.len())));
         }
         if let Some(i) = (0..numel).find(|&i| low[i].is_nan() || high[i].is_nan() || low[i] > high[i]) {
             return Err(invalid(format!("element {i} has low {} > high {} (or NaN)", low[i], high[i])));
@@ -217,9 +213,7 @@ impl Space {
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Value {
         match self {
             Space::Discrete { n, start } => Value::Discrete(start + rng.random_range(0..*n) as i64),
-            Space::MultiDiscrete { nvec } => {
-                Value::MultiDiscrete(nvec.iter().map(|&n| rng.random_range(0..n) as i64).collect())
-            }
+            Space::MultiDiscrete { nvec } => Value::MultiDiscrete(nvec.iter().map(|&n| rng.random_range(0..n) as i64).collect()),
             Space::Box(b) => {
                 let mut out = vec![0.0; b.numel()];
                 b.sample_into(rng, &mut out);
@@ -238,8 +232,7 @@ impl Space {
             }
             (Space::Box(b), Value::Box(v)) => b.contains(v),
             (Space::Dict(entries), Value::Dict(values)) => {
-                entries.len() == values.len()
-                    && entries.iter().zip(values).all(|((k, s), (vk, v))| k == vk && s.contains(v))
+                entries.len() == values.len() && entries.iter().zip(values).all(|((k, s), (vk, v))| k == vk && s.contains(v))
             }
             _ => false,
         }
@@ -264,9 +257,7 @@ impl Space {
         }
         match self {
             Space::Discrete { n, start } => flat_int(x[0]).is_some_and(|v| discrete_contains(*n, *start, v)),
-            Space::MultiDiscrete { nvec } => {
-                x.iter().zip(nvec).all(|(&v, &n)| flat_int(v).is_some_and(|v| discrete_contains(n, 0, v)))
-            }
+            Space::MultiDiscrete { nvec } => x.iter().zip(nvec).all(|(&v, &n)| flat_int(v).is_some_and(|v| discrete_contains(n, 0, v))),
             Space::Box(b) => b.contains(x),
             Space::Dict(entries) => {
                 let mut offset = 0;
@@ -290,9 +281,7 @@ impl Space {
         }
         match (self, value) {
             (Space::Discrete { .. }, Value::Discrete(v)) => out[0] = *v as f32,
-            (Space::MultiDiscrete { .. }, Value::MultiDiscrete(v)) => {
-                out.iter_mut().zip(v).for_each(|(o, &x)| *o = x as f32)
-            }
+            (Space::MultiDiscrete { .. }, Value::MultiDiscrete(v)) => out.iter_mut().zip(v).for_each(|(o, &x)| *o = x as f32),
             (Space::Box(_), Value::Box(v)) => out.copy_from_slice(v),
             (Space::Dict(entries), Value::Dict(values)) => {
                 let mut offset = 0;
@@ -310,10 +299,7 @@ impl Space {
     /// Reads a structured value back from its flat form; errors if `x` is not in the space.
     pub fn unflatten(&self, x: &[f32]) -> Result<Value, EnvError> {
         if !self.contains_flat(x) {
-            return Err(EnvError::InvalidConfig {
-                what: "flat value".into(),
-                reason: format!("{x:?} is not an element of {self}"),
-            });
+            return Err(EnvError::InvalidConfig { what: "flat value".into(), reason: format!("{x:?} is not an element of {self}") });
         }
         Ok(match self {
             Space::Discrete { .. } => Value::Discrete(x[0] as i64),
@@ -425,11 +411,8 @@ mod tests {
 
     #[test]
     fn box_sampling_follows_bound_kinds() -> Result<(), EnvError> {
-        let b = BoxSpace::new(
-            vec![-1.0, f32::NEG_INFINITY, 5.0, f32::NEG_INFINITY],
-            vec![1.0, f32::INFINITY, f32::INFINITY, -5.0],
-            vec![4],
-        )?;
+        let b =
+            BoxSpace::new(vec![-1.0, f32::NEG_INFINITY, 5.0, f32::NEG_INFINITY], vec![1.0, f32::INFINITY, f32::INFINITY, -5.0], vec![4])?;
         let mut rng = rng_from_seed(11);
         let mut x = [0.0; 4];
         let (mut sum_normal, mut sum_sq) = (0.0f64, 0.0f64);

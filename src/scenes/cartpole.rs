@@ -124,10 +124,7 @@ fn reset_bounds(options: Option<&ResetOptions>) -> Result<(f64, f64), EnvError> 
     let low = options.get("low").unwrap_or(-0.05);
     let high = options.get("high").unwrap_or(0.05);
     if !(low.is_finite() && high.is_finite() && low <= high) {
-        return Err(EnvError::InvalidOption {
-            key: "low".into(),
-            reason: format!("need finite low <= high, got low={low}, high={high}"),
-        });
+        return Err(EnvError::InvalidOption { key: "low".into(), reason: format!("need finite low <= high, got low={low}, high={high}") });
     }
     Ok((low, high))
 }
@@ -163,8 +160,7 @@ impl Env for CartPole {
 
         // Same operation order as Gymnasium, so results agree to the last bit where libm does.
         let temp = (force + POLEMASS_LENGTH * (theta_dot * theta_dot) * sintheta) / TOTAL_MASS;
-        let thetaacc =
-            (GRAVITY * sintheta - costheta * temp) / (LENGTH * (4.0 / 3.0 - MASS_POLE * (costheta * costheta) / TOTAL_MASS));
+        let thetaacc = (GRAVITY * sintheta - costheta * temp) / (LENGTH * (4.0 / 3.0 - MASS_POLE * (costheta * costheta) / TOTAL_MASS));
         let xacc = temp - POLEMASS_LENGTH * thetaacc * costheta / TOTAL_MASS;
 
         // Euler integration (Gymnasium's default `kinematics_integrator`).
@@ -174,8 +170,7 @@ impl Env for CartPole {
 
         let [x, _, theta, _] = state;
         #[expect(clippy::manual_range_contains, reason = "Gymnasium's comparisons, which differ from a range test on NaN")]
-        let terminated =
-            x < -X_THRESHOLD || x > X_THRESHOLD || theta < -THETA_THRESHOLD_RADIANS || theta > THETA_THRESHOLD_RADIANS;
+        let terminated = x < -X_THRESHOLD || x > X_THRESHOLD || theta < -THETA_THRESHOLD_RADIANS || theta > THETA_THRESHOLD_RADIANS;
         let reward = if !terminated {
             1.0
         } else if let Some(beyond) = self.steps_beyond_terminated.as_mut() {

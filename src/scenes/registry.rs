@@ -65,14 +65,38 @@ fn driving_specs() -> Vec<EnvSpec> {
     let continuous = DrivingConfig { actions: DrivingActions::Continuous, ..DrivingConfig::scene(SceneKind::Highway) };
     let two_agents = DrivingConfig { controlled_vehicles: 2, ..DrivingConfig::scene(SceneKind::Highway) };
     vec![
-        driving_spec("driving-highway-v0", "highway-env highway-v0: 4 lanes, 50 IDM/MOBIL cars, meta-actions, speed and right-lane rewards", DrivingConfig::scene(SceneKind::Highway)),
+        driving_spec(
+            "driving-highway-v0",
+            "highway-env highway-v0: 4 lanes, 50 IDM/MOBIL cars, meta-actions, speed and right-lane rewards",
+            DrivingConfig::scene(SceneKind::Highway),
+        ),
         driving_spec("driving-highway-continuous-v0", "the highway with continuous acceleration and steering", continuous),
         driving_spec("driving-highway-2ag-v0", "the highway with two controlled cars (multi-agent)", two_agents),
-        driving_spec("driving-merge-v0", "highway-env merge-v0: an on-ramp merges into a two-lane highway", DrivingConfig::scene(SceneKind::Merge)),
-        driving_spec("driving-intersection-v0", "highway-env intersection-v0: turn left across a four-way intersection with right of way", DrivingConfig::scene(SceneKind::Intersection)),
-        driving_spec("driving-roundabout-v0", "highway-env roundabout-v0: enter a two-lane roundabout and take an exit", DrivingConfig::scene(SceneKind::Roundabout)),
-        driving_spec("driving-procedural-v0", "a random road per seed: straights, curves, 2-4 lanes, an on- or off-ramp, IDM/MOBIL traffic", DrivingConfig::scene(SceneKind::Procedural)),
-        driving_spec("driving-parking-v0", "highway-env parking-v0: goal-conditioned parking among parked cars (continuous)", DrivingConfig::scene(SceneKind::Parking)),
+        driving_spec(
+            "driving-merge-v0",
+            "highway-env merge-v0: an on-ramp merges into a two-lane highway",
+            DrivingConfig::scene(SceneKind::Merge),
+        ),
+        driving_spec(
+            "driving-intersection-v0",
+            "highway-env intersection-v0: turn left across a four-way intersection with right of way",
+            DrivingConfig::scene(SceneKind::Intersection),
+        ),
+        driving_spec(
+            "driving-roundabout-v0",
+            "highway-env roundabout-v0: enter a two-lane roundabout and take an exit",
+            DrivingConfig::scene(SceneKind::Roundabout),
+        ),
+        driving_spec(
+            "driving-procedural-v0",
+            "a random road per seed: straights, curves, 2-4 lanes, an on- or off-ramp, IDM/MOBIL traffic",
+            DrivingConfig::scene(SceneKind::Procedural),
+        ),
+        driving_spec(
+            "driving-parking-v0",
+            "highway-env parking-v0: goal-conditioned parking among parked cars (continuous)",
+            DrivingConfig::scene(SceneKind::Parking),
+        ),
     ]
 }
 

@@ -39,7 +39,6 @@ impl SimPlugin {
 
 impl Plugin for SimPlugin {
     fn build(&self, app: &mut App) {
-        app.insert_resource(Physics(SimWorld::new(self.dt)))
-            .add_systems(self.schedule, step_physics.in_set(SimSystems::Step));
+        app.insert_resource(Physics(SimWorld::new(self.dt))).add_systems(self.schedule, step_physics.in_set(SimSystems::Step));
     }
 }

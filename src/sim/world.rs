@@ -158,9 +158,11 @@ impl SimWorld {
     pub fn cast_lidar(&self, h: Handle, lidar: &LidarConfig, out: &mut [f32]) {
         let [x, _, z] = self.position(h);
         let yaw = self.yaw(h);
-        let filter = QueryFilter::default()
-            .exclude_collider(h.collider)
-            .groups(InteractionGroups::new(Group::ALL, Group::from_bits_truncate(lidar.hits), InteractionTestMode::And));
+        let filter = QueryFilter::default().exclude_collider(h.collider).groups(InteractionGroups::new(
+            Group::ALL,
+            Group::from_bits_truncate(lidar.hits),
+            InteractionTestMode::And,
+        ));
         let query = self.world.query_pipeline_with_filter(filter);
         let origin = Vector::new(x, lidar.height, z);
         let (start, step) = if lidar.fov >= std::f32::consts::TAU || lidar.rays < 2 {

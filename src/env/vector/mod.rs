@@ -105,10 +105,9 @@ impl ActionBuffer {
             Space::Discrete { start, .. } => Ok(ActionBuffer::Discrete(vec![*start; num_envs])),
             Space::MultiDiscrete { nvec } => Ok(ActionBuffer::MultiDiscrete(vec![0; num_envs * nvec.len()])),
             Space::Box(b) => Ok(ActionBuffer::Continuous(vec![0.0; num_envs * b.numel()])),
-            Space::Dict(_) => Err(EnvError::InvalidConfig {
-                what: "action space".into(),
-                reason: format!("{space} is not supported as an action space"),
-            }),
+            Space::Dict(_) => {
+                Err(EnvError::InvalidConfig { what: "action space".into(), reason: format!("{space} is not supported as an action space") })
+            }
         }
     }
 
@@ -143,7 +142,9 @@ impl ActionBuffer {
                     row.iter_mut().zip(nvec).for_each(|(x, &n)| *x = rng.random_range(0..n) as i64);
                 }
             }
-            (ActionBuffer::Continuous(a), Space::Box(b)) if b.numel() > 0 => a.chunks_mut(b.numel()).for_each(|row| b.sample_into(rng, row)),
+            (ActionBuffer::Continuous(a), Space::Box(b)) if b.numel() > 0 => {
+                a.chunks_mut(b.numel()).for_each(|row| b.sample_into(rng, row))
+            }
             _ => {}
         }
     }
@@ -284,16 +285,13 @@ pub fn make_vec(
 
 /// Checks that `envs` is non-empty and every env shares env 0's spaces; returns them.
 fn common_spaces(envs: &[Box<dyn Env>]) -> Result<(Space, Space), EnvError> {
-    let first = envs.first().ok_or_else(|| EnvError::InvalidConfig {
-        what: "num_envs".into(),
-        reason: "a vector env needs at least one env".into(),
-    })?;
+    let first = envs
+        .first()
+        .ok_or_else(|| EnvError::InvalidConfig { what: "num_envs".into(), reason: "a vector env needs at least one env".into() })?;
     let (obs, act) = (first.observation_space().clone(), first.action_space().clone());
     ActionBuffer::new(&act, 0)?;
     for (index, env) in envs.iter().enumerate().skip(1) {
-        for (what, got, expected) in
-            [("observation space", env.observation_space(), &obs), ("action space", env.action_space(), &act)]
-        {
+        for (what, got, expected) in [("observation space", env.observation_space(), &obs), ("action space", env.action_space(), &act)] {
             if got != expected {
                 return Err(EnvError::SpaceMismatch { index, what, got: got.to_string(), expected: expected.to_string() });
             }
@@ -329,9 +327,5 @@ fn check_actions(space: &Space, num_envs: usize, actions: &Actions<'_>) -> Resul
 }
 
 fn check_mask(mask: &[bool], num_envs: usize) -> Result<(), EnvError> {
-    if mask.len() == num_envs {
-        Ok(())
-    } else {
-        Err(EnvError::BufferSize { what: "reset mask", got: mask.len(), expected: num_envs })
-    }
+    if mask.len() == num_envs { Ok(()) } else { Err(EnvError::BufferSize { what: "reset mask", got: mask.len(), expected: num_envs }) }
 }

@@ -112,7 +112,15 @@ impl ThreadedVecEnv {
             })
             .collect::<Result<Vec<_>, EnvError>>()?;
         let obs_dim = observation_space.flat_dim();
-        Ok(Self { sent: vec![false; chunks.len()], chunks, workers, buf: VecBuffers::new(num_envs, obs_dim), observation_space, action_space, mode })
+        Ok(Self {
+            sent: vec![false; chunks.len()],
+            chunks,
+            workers,
+            buf: VecBuffers::new(num_envs, obs_dim),
+            observation_space,
+            action_space,
+            mode,
+        })
     }
 
     /// Number of threads in use (workers plus the calling thread).

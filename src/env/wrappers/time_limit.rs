@@ -15,10 +15,7 @@ impl<E: Env> TimeLimit<E> {
     /// Wraps `env` with a limit of `max_episode_steps` (at least 1).
     pub fn new(env: E, max_episode_steps: u64) -> Result<Self, EnvError> {
         if max_episode_steps == 0 {
-            return Err(EnvError::InvalidConfig {
-                what: "max_episode_steps".into(),
-                reason: "must be at least 1".into(),
-            });
+            return Err(EnvError::InvalidConfig { what: "max_episode_steps".into(), reason: "must be at least 1".into() });
         }
         Ok(Self { env, max_episode_steps, elapsed_steps: 0 })
     }

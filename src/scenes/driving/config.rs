@@ -348,7 +348,8 @@ impl DrivingConfig {
         if self.duration.is_nan() || self.duration <= 0.0 {
             return field("duration", "must be positive".into());
         }
-        if self.policy_frequency == 0 || self.simulation_frequency == 0 || !self.simulation_frequency.is_multiple_of(self.policy_frequency) {
+        if self.policy_frequency == 0 || self.simulation_frequency == 0 || !self.simulation_frequency.is_multiple_of(self.policy_frequency)
+        {
             return field("policy_frequency", "must divide simulation_frequency (both at least 1)".into());
         }
         if self.vehicles_count == 0 || self.lidar_rays == 0 || self.grid_cells.is_multiple_of(2) || self.grid_cells > 63 {
@@ -374,7 +375,10 @@ impl DrivingConfig {
         if let Some((name, v)) = numbers.iter().find(|(_, v)| !v.is_finite()) {
             return field(name, format!("must be a finite number, got {v}"));
         }
-        if self.normalize_reward && self.high_speed_reward + self.right_lane_reward <= self.collision_reward + self.lane_change_reward.min(0.0) - 0.5 * f64::from(u8::from(self.scene == SceneKind::Merge)) {
+        if self.normalize_reward
+            && self.high_speed_reward + self.right_lane_reward
+                <= self.collision_reward + self.lane_change_reward.min(0.0) - 0.5 * f64::from(u8::from(self.scene == SceneKind::Merge))
+        {
             return field("normalize_reward", "the best reward must exceed the worst to normalise".into());
         }
         if self.scene == SceneKind::Parking && self.actions != ActionKind::Continuous {
@@ -401,7 +405,10 @@ impl DrivingConfig {
             if bad || seg.lanes == 0 || seg.lanes > 8 || !sizes_ok || seg.from == seg.to {
                 return field(
                     &format!("road[{k}]"),
-                    format!("segment {}→{}: needs distinct nodes, 1..=8 lanes, positive width and limit, a non-degenerate shape (arcs wider than their lanes, sweeping under 180° in their direction)", seg.from, seg.to),
+                    format!(
+                        "segment {}→{}: needs distinct nodes, 1..=8 lanes, positive width and limit, a non-degenerate shape (arcs wider than their lanes, sweeping under 180° in their direction)",
+                        seg.from, seg.to
+                    ),
                 );
             }
         }

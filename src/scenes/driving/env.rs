@@ -6,12 +6,11 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::config::{ActionKind, DrivingConfig, ObservationKind, SceneKind};
-use super::road::{LANE_WIDTH, Geometry, LaneIndex, RoadNetwork, wrap_to_pi};
+use super::road::{Geometry, LANE_WIDTH, LaneIndex, RoadNetwork, wrap_to_pi};
 use super::scene;
 use super::vehicle::{Driver, LENGTH, MAX_SPEED, NeighbourIndex, Vehicle, WIDTH, act_idm, neighbours, overlapping};
 use crate::env::{
-    Action, BoxSpace, Env, EnvError, Info, ParallelBuffers, ParallelEnv, ResetOptions, Space, StepOutcome, check_action,
-    check_obs_len,
+    Action, BoxSpace, Env, EnvError, Info, ParallelBuffers, ParallelEnv, ResetOptions, Space, StepOutcome, check_action, check_obs_len,
 };
 use crate::snapshot::{Class, ObjectState, Shape, Snapshot, Snapshotter};
 use crate::util::seed::{DEFAULT_SEED, rng_from_seed};
@@ -333,7 +332,8 @@ impl DrivingEnv {
             return -self.goal_distance(&achieved, i) + cfg.collision_reward * f64::from(u8::from(v.crashed));
         }
         let crashed = f64::from(u8::from(v.crashed));
-        let forward = v.speed * (v.heading - self.net.lane(v.lane).map_or(v.heading, |l| l.heading_at(l.local_coordinates(v.position).0))).cos();
+        let forward =
+            v.speed * (v.heading - self.net.lane(v.lane).map_or(v.heading, |l| l.heading_at(l.local_coordinates(v.position).0))).cos();
         let scaled_speed = lmap(forward, cfg.reward_speed_range, [0.0, 1.0]).clamp(0.0, 1.0);
         let lanes = self.net.lanes_in(v.lane.from, v.lane.to).max(1);
         let lane = match v.driver {
@@ -342,7 +342,10 @@ impl DrivingEnv {
         } as f64;
         let right_lane = lane / (lanes as f64 - 1.0).max(1.0);
         let lane_change = f64::from(u8::from(self.lane_changed[i]));
-        let mut reward = cfg.collision_reward * crashed + cfg.high_speed_reward * scaled_speed + cfg.right_lane_reward * right_lane + cfg.lane_change_reward * lane_change;
+        let mut reward = cfg.collision_reward * crashed
+            + cfg.high_speed_reward * scaled_speed
+            + cfg.right_lane_reward * right_lane
+            + cfg.lane_change_reward * lane_change;
         let mut worst = cfg.collision_reward + cfg.lane_change_reward.min(0.0);
         if cfg.scene == SceneKind::Merge {
             // Penalise traffic slowed down on the merge lane (highway-env's merging_speed_reward).
@@ -433,7 +436,9 @@ impl DrivingEnv {
         let ranges = match self.cfg.scene {
             SceneKind::Intersection => [[-100.0, 100.0], [-100.0, 100.0], [-20.0, 20.0]],
             SceneKind::Roundabout => [[-100.0, 100.0], [-100.0, 100.0], [-15.0, 15.0]],
-            _ => [[-PERCEPTION_DISTANCE, PERCEPTION_DISTANCE], [-LANE_WIDTH * side, LANE_WIDTH * side], [-2.0 * MAX_SPEED, 2.0 * MAX_SPEED]],
+            _ => {
+                [[-PERCEPTION_DISTANCE, PERCEPTION_DISTANCE], [-LANE_WIDTH * side, LANE_WIDTH * side], [-2.0 * MAX_SPEED, 2.0 * MAX_SPEED]]
+            }
         };
         let see_behind = false;
         let absolute = self.cfg.absolute;
@@ -530,7 +535,11 @@ impl DrivingEnv {
             let (front, _) = neighbours(&self.net, &self.vehicles, i, ego.position, lane);
             let ttc = front.map_or(f64::INFINITY, |f| {
                 let other = &self.vehicles[f];
-                let gap = self.net.lane(lane).map_or(f64::INFINITY, |l| l.local_coordinates(other.position).0 - l.local_coordinates(ego.position).0) - LENGTH;
+                let gap = self
+                    .net
+                    .lane(lane)
+                    .map_or(f64::INFINITY, |l| l.local_coordinates(other.position).0 - l.local_coordinates(ego.position).0)
+                    - LENGTH;
                 let closing = ego.speed - other.speed * (other.heading - ego.heading).cos();
                 if closing > 0.0 { gap.max(0.0) / closing } else { f64::INFINITY }
             });
@@ -714,7 +723,10 @@ impl JointDrivingEnv {
             (inner.obs_space.clone(), inner.act_space.clone())
         } else {
             let Space::Box(per) = &inner.obs_space else {
-                return Err(EnvError::InvalidConfig { what: "controlled_vehicles".into(), reason: "several egos need a Box observation".into() });
+                return Err(EnvError::InvalidConfig {
+                    what: "controlled_vehicles".into(),
+                    reason: "several egos need a Box observation".into(),
+                });
             };
             let low: Vec<f32> = per.low().iter().copied().cycle().take(per.numel() * n).collect();
             let high: Vec<f32> = per.high().iter().copied().cycle().take(per.numel() * n).collect();

@@ -325,10 +325,7 @@ impl RoadNetwork {
     /// Lanes next to `index` in its segment (left, then right).
     pub fn side_lanes(&self, index: LaneIndex) -> impl Iterator<Item = LaneIndex> + '_ {
         let n = self.lanes_in(index.from, index.to) as u16;
-        [index.id.checked_sub(1), (index.id + 1 < n).then_some(index.id + 1)]
-            .into_iter()
-            .flatten()
-            .map(move |id| LaneIndex { id, ..index })
+        [index.id.checked_sub(1), (index.id + 1 < n).then_some(index.id + 1)].into_iter().flatten().map(move |id| LaneIndex { id, ..index })
     }
 
     /// Segments leaving node `node`, as end nodes.
@@ -361,9 +358,7 @@ impl RoadNetwork {
             }
         }
         let mut best = (f64::INFINITY, hint);
-        for seg in self.segments.iter().filter(|s| {
-            (s.from == hint.from && s.to == hint.to) || s.from == hint.to || s.to == hint.from
-        }) {
+        for seg in self.segments.iter().filter(|s| (s.from == hint.from && s.to == hint.to) || s.from == hint.to || s.to == hint.from) {
             for (id, &li) in seg.lanes.iter().enumerate() {
                 let d = self.lanes[li].distance_with_heading(p, heading);
                 if d < best.0 {

@@ -99,11 +99,26 @@ fn add_segment(net: &mut RoadNetwork, seg: &RoadSegment) {
                 let (dx, dy) = (end[0] - start[0], end[1] - start[1]);
                 let len = (dx * dx + dy * dy).sqrt();
                 let lat = [-dy / len * offset, dx / len * offset];
-                Lane::straight([start[0] + lat[0], start[1] + lat[1]], [end[0] + lat[0], end[1] + lat[1]], seg.width, [left, right], seg.speed_limit)
+                Lane::straight(
+                    [start[0] + lat[0], start[1] + lat[1]],
+                    [end[0] + lat[0], end[1] + lat[1]],
+                    seg.width,
+                    [left, right],
+                    seg.speed_limit,
+                )
             }
             SegmentShape::Arc { center, radius, start_angle, end_angle, clockwise } => {
                 let r = if clockwise { radius - offset } else { radius + offset };
-                Lane::circular(center, r, start_angle.to_radians(), end_angle.to_radians(), clockwise, seg.width, [left, right], seg.speed_limit)
+                Lane::circular(
+                    center,
+                    r,
+                    start_angle.to_radians(),
+                    end_angle.to_radians(),
+                    clockwise,
+                    seg.width,
+                    [left, right],
+                    seg.speed_limit,
+                )
             }
         }
         .with_priority(seg.priority);
@@ -202,7 +217,11 @@ fn procedural(cfg: &DrivingConfig, rng: &mut ChaCha8Rng) -> Built {
             if let Some(l) = rightmost(&net, "p2", "p3") {
                 let (p, h) = (l.position(0.0, 0.0), l.heading_at(0.0));
                 let start = [p[0] - 120.0 * h.cos() - 12.0 * h.sin(), p[1] - 120.0 * h.sin() + 12.0 * h.cos()];
-                net.add_lane("r0", "r1", Lane::straight(start, [p[0] - 30.0 * h.cos(), p[1] - 30.0 * h.sin()], LANE_WIDTH, [C, C], 25.0).forbid());
+                net.add_lane(
+                    "r0",
+                    "r1",
+                    Lane::straight(start, [p[0] - 30.0 * h.cos(), p[1] - 30.0 * h.sin()], LANE_WIDTH, [C, C], 25.0).forbid(),
+                );
                 net.add_lane("r1", "p2", Lane::straight([p[0] - 30.0 * h.cos(), p[1] - 30.0 * h.sin()], p, LANE_WIDTH, [S, C], 25.0));
             }
         }
@@ -226,7 +245,14 @@ fn procedural(cfg: &DrivingConfig, rng: &mut ChaCha8Rng) -> Built {
 /// Where highway-env's `create_random` puts the next vehicle: a random lane of the
 /// segment `from→to`, ahead of every vehicle already placed by the spacing
 /// `(12 + v) e^{-5 lanes / 40}` scaled by `spacing`.
-fn next_on_segment(net: &RoadNetwork, placed: &[&Vehicle], rng: &mut ChaCha8Rng, (from, to): (u16, u16), speed: f64, spacing: f64) -> (LaneIndex, f64) {
+fn next_on_segment(
+    net: &RoadNetwork,
+    placed: &[&Vehicle],
+    rng: &mut ChaCha8Rng,
+    (from, to): (u16, u16),
+    speed: f64,
+    spacing: f64,
+) -> (LaneIndex, f64) {
     let lanes = net.lanes_in(from, to);
     let lane = LaneIndex { from, to, id: rng.random_range(0..lanes.max(1)) as u16 };
     let offset = spacing * (12.0 + speed) * (-5.0 / 40.0 * lanes as f64).exp();
@@ -309,11 +335,16 @@ fn intersection(cfg: &DrivingConfig, rng: &mut ChaCha8Rng) -> Built {
         let priority = if horizontal { 3 } else { 1 };
         let c = corner.to_string();
         let n = |k: i32| (corner + k).rem_euclid(4).to_string();
-        net.add_lane(&format!("o{c}"), &format!("ir{c}"), Lane::straight(rot(angle, [w / 2.0, access + outer]), rot(angle, [w / 2.0, outer]), w, [S, C], 10.0).with_priority(priority));
+        net.add_lane(
+            &format!("o{c}"),
+            &format!("ir{c}"),
+            Lane::straight(rot(angle, [w / 2.0, access + outer]), rot(angle, [w / 2.0, outer]), w, [S, C], 10.0).with_priority(priority),
+        );
         net.add_lane(
             &format!("ir{c}"),
             &format!("il{}", n(-1)),
-            Lane::circular(rot(angle, [outer, outer]), right_r, angle + PI, angle + 1.5 * PI, true, w, [N, C], 10.0).with_priority(priority),
+            Lane::circular(rot(angle, [outer, outer]), right_r, angle + PI, angle + 1.5 * PI, true, w, [N, C], 10.0)
+                .with_priority(priority),
         );
         net.add_lane(
             &format!("ir{c}"),
@@ -321,11 +352,20 @@ fn intersection(cfg: &DrivingConfig, rng: &mut ChaCha8Rng) -> Built {
             Lane::circular(rot(angle, [-left_r + w / 2.0, left_r - w / 2.0]), left_r, angle, angle - FRAC_PI_2, false, w, [N, N], 10.0)
                 .with_priority(priority - 1),
         );
-        net.add_lane(&format!("ir{c}"), &format!("il{}", n(2)), Lane::straight(rot(angle, [w / 2.0, outer]), rot(angle, [w / 2.0, -outer]), w, [S, N], 10.0).with_priority(priority));
+        net.add_lane(
+            &format!("ir{c}"),
+            &format!("il{}", n(2)),
+            Lane::straight(rot(angle, [w / 2.0, outer]), rot(angle, [w / 2.0, -outer]), w, [S, N], 10.0).with_priority(priority),
+        );
         // The exit of the opposite side, on the right-hand side of its road; it has the
         // priority of the corner after it, as in highway-env.
         let exit_priority = if (corner + 3) % 2 == 1 { 3 } else { 1 };
-        net.add_lane(&format!("il{}", n(2)), &format!("o{}", n(2)), Lane::straight(rot(angle, [w / 2.0, -outer]), rot(angle, [w / 2.0, -access - outer]), w, [N, C], 10.0).with_priority(exit_priority));
+        net.add_lane(
+            &format!("il{}", n(2)),
+            &format!("o{}", n(2)),
+            Lane::straight(rot(angle, [w / 2.0, -outer]), rot(angle, [w / 2.0, -access - outer]), w, [N, C], 10.0)
+                .with_priority(exit_priority),
+        );
     }
     // Ego from the south (o0) turning left to the west exit, as highway-env's default.
     let id = |n: &str| net.node_id(n).unwrap_or(0);
@@ -380,15 +420,29 @@ fn roundabout(cfg: &DrivingConfig, rng: &mut ChaCha8Rng) -> Built {
     // Access roads: entries end at the ring's "e" nodes, exits start at "x" nodes.
     let access = 100.0;
     let dev = 85.0;
-    let entries = [("ser", "se", [2.0, access], [2.0, dev / 2.0 + 10.0]), ("eer", "ee", [access, -2.0], [dev / 2.0 + 10.0, -2.0]), ("ner", "ne", [-2.0, -access], [-2.0, -dev / 2.0 - 10.0]), ("wer", "we", [-access, 2.0], [-dev / 2.0 - 10.0, 2.0])];
+    let entries = [
+        ("ser", "se", [2.0, access], [2.0, dev / 2.0 + 10.0]),
+        ("eer", "ee", [access, -2.0], [dev / 2.0 + 10.0, -2.0]),
+        ("ner", "ne", [-2.0, -access], [-2.0, -dev / 2.0 - 10.0]),
+        ("wer", "we", [-access, 2.0], [-dev / 2.0 - 10.0, 2.0]),
+    ];
     for (from, to, a, b) in entries {
         net.add_lane(from, &format!("{to}s"), Lane::straight(a, b, 4.0, [S, C], 10.0));
         let ring = net.lanes().find(|(li, _)| net.node_name(li.from) == to && li.id == 1).map(|(_, l)| l.position(0.0, 0.0)).unwrap_or(b);
         net.add_lane(&format!("{to}s"), to, Lane::straight(b, ring, 4.0, [S, C], 10.0).with_priority(0));
     }
-    let exits = [("sx", "sxs", "sxr", [-2.0, access]), ("ex", "exs", "exr", [access, 2.0]), ("nx", "nxs", "nxr", [2.0, -access]), ("wx", "wxs", "wxr", [-access, -2.0])];
+    let exits = [
+        ("sx", "sxs", "sxr", [-2.0, access]),
+        ("ex", "exs", "exr", [access, 2.0]),
+        ("nx", "nxs", "nxr", [2.0, -access]),
+        ("wx", "wxs", "wxr", [-access, -2.0]),
+    ];
     for (from, mid, to, far) in exits {
-        let ring = net.lanes().find(|(li, _)| net.node_name(li.from) == from && li.id == 1).map(|(_, l)| l.position(0.0, 0.0)).unwrap_or([0.0, 0.0]);
+        let ring = net
+            .lanes()
+            .find(|(li, _)| net.node_name(li.from) == from && li.id == 1)
+            .map(|(_, l)| l.position(0.0, 0.0))
+            .unwrap_or([0.0, 0.0]);
         let towards = [far[0] * (dev / 2.0 + 10.0) / access, far[1] * (dev / 2.0 + 10.0) / access];
         net.add_lane(from, mid, Lane::straight(ring, towards, 4.0, [S, C], 10.0));
         net.add_lane(mid, to, Lane::straight(towards, far, 4.0, [N, C], 10.0));

@@ -174,7 +174,13 @@ impl Vehicle {
 }
 
 fn not_zero(x: f64) -> f64 {
-    if x.abs() > 1e-2 { x } else if x >= 0.0 { 1e-2 } else { -1e-2 }
+    if x.abs() > 1e-2 {
+        x
+    } else if x >= 0.0 {
+        1e-2
+    } else {
+        -1e-2
+    }
 }
 
 /// IDM parameters shared by all traffic (per-driver `delta` lives in [`Driver::Idm`]).
@@ -241,7 +247,13 @@ impl NeighbourIndex {
 /// The vehicles just ahead of and behind point `position` on `lane`, excluding `skip`:
 /// every vehicle within the lane (1 m margin) counts (highway-env's `neighbour_vehicles`).
 /// With an `index` covering the lane's segment, the same answer comes from a sorted scan.
-pub fn neighbours(net: &RoadNetwork, vehicles: &[Vehicle], skip: usize, position: [f64; 2], lane: LaneIndex) -> (Option<usize>, Option<usize>) {
+pub fn neighbours(
+    net: &RoadNetwork,
+    vehicles: &[Vehicle],
+    skip: usize,
+    position: [f64; 2],
+    lane: LaneIndex,
+) -> (Option<usize>, Option<usize>) {
     neighbours_indexed(net, vehicles, None, skip, position, lane)
 }
 
@@ -287,7 +299,13 @@ pub fn neighbours_indexed(
 }
 
 /// Decides steering and acceleration for traffic vehicle `i` (IDM + MOBIL).
-pub fn act_idm(net: &RoadNetwork, vehicles: &mut [Vehicle], i: usize, pick: &mut dyn FnMut(usize) -> usize, index: Option<&NeighbourIndex>) {
+pub fn act_idm(
+    net: &RoadNetwork,
+    vehicles: &mut [Vehicle],
+    i: usize,
+    pick: &mut dyn FnMut(usize) -> usize,
+    index: Option<&NeighbourIndex>,
+) {
     if vehicles[i].crashed {
         return;
     }
@@ -438,7 +456,10 @@ mod tests {
     #[test]
     fn mobil_overtakes_a_slow_leader() {
         let net = RoadNetwork::straight_road(2, 10_000.0, 30.0);
-        let mut vehicles = vec![on_road(&net, 0.0, 1, 25.0, idm()), on_road(&net, 40.0, 1, 15.0, Driver::Idm { delta: 4.0, politeness: 0.0, timer: 0.0, lane_changes: false })];
+        let mut vehicles = vec![
+            on_road(&net, 0.0, 1, 25.0, idm()),
+            on_road(&net, 40.0, 1, 15.0, Driver::Idm { delta: 4.0, politeness: 0.0, timer: 0.0, lane_changes: false }),
+        ];
         vehicles[0].target_speed = 30.0;
         vehicles[1].target_speed = 15.0;
         for _ in 0..300 {
@@ -485,7 +506,16 @@ mod tests {
         // shared sorted order would skip neighbours.
         let mut net = RoadNetwork::new();
         for k in 0..2 {
-            let lane = super::super::road::Lane::circular([0.0, 0.0], 50.0 - 4.0 * k as f64, 0.0, 1.5, true, 4.0, [super::super::road::LineType::Striped; 2], 20.0);
+            let lane = super::super::road::Lane::circular(
+                [0.0, 0.0],
+                50.0 - 4.0 * k as f64,
+                0.0,
+                1.5,
+                true,
+                4.0,
+                [super::super::road::LineType::Striped; 2],
+                20.0,
+            );
             net.add_lane("a", "b", lane);
         }
         let vehicles: Vec<Vehicle> = (0..6)

@@ -95,17 +95,15 @@ impl LayoutConfig {
 /// errors, the line where the field is set.
 fn located(text: &str, origin: &str, err: EnvError) -> EnvError {
     let line = match &err {
-        EnvError::InvalidConfig { what, .. } => what
-            .strip_prefix("field '")
-            .and_then(|f| f.strip_suffix('\''))
-            .and_then(|f| f.rsplit('.').next())
-            .and_then(|key| {
+        EnvError::InvalidConfig { what, .. } => {
+            what.strip_prefix("field '").and_then(|f| f.strip_suffix('\'')).and_then(|f| f.rsplit('.').next()).and_then(|key| {
                 text.lines().position(|l| {
                     let l = l.trim_start();
                     l.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with('=') || rest.starts_with(']'))
                         || l.starts_with('[') && l.trim_end_matches(']').ends_with(key)
                 })
-            }),
+            })
+        }
         _ => None,
     };
     let location = line.map_or_else(|| format!("scene file {origin}"), |l| format!("scene file {origin}, line {}", l + 1));
@@ -147,54 +145,53 @@ pub struct GridConfig {
     pub reward_type: RewardType,
 }
 
-
 /// Checks shared by grid and physics scenes: the robots and the request queue fit
 /// every layout the config can produce.
 fn validate_common(layout: &LayoutConfig, n_agents: usize, request_queue_size: usize) -> Result<(), EnvError> {
     let field = |name: &str, reason: String| EnvError::InvalidConfig { what: format!("field '{name}'"), reason };
-        if let Some(fixed) = layout.fixed()? {
-            if n_agents > fixed.cells() {
-                return Err(field("n_agents", format!("{} robots do not fit in {} cells", n_agents, fixed.cells())));
-            }
-            if request_queue_size >= fixed.num_shelves() {
-                return Err(field(
-                    "request_queue_size",
-                    format!("must be below the number of shelves ({}), got {}", fixed.num_shelves(), request_queue_size),
-                ));
-            }
+    if let Some(fixed) = layout.fixed()? {
+        if n_agents > fixed.cells() {
+            return Err(field("n_agents", format!("{} robots do not fit in {} cells", n_agents, fixed.cells())));
         }
-        if let LayoutConfig::Procedural { shelf_columns, column_height, shelf_rows } = layout {
-            for (name, [lo, hi]) in [("shelf_columns", shelf_columns), ("column_height", column_height), ("shelf_rows", shelf_rows)] {
-                if *lo == 0 || lo > hi {
-                    return Err(field(&format!("layout.procedural.{name}"), format!("[{lo}, {hi}] must satisfy 1 <= low <= high")));
-                }
-            }
-            let Some(min_cols) = (shelf_columns[0]..=shelf_columns[1]).find(|c| c % 2 == 1) else {
-                return Err(field("layout.procedural.shelf_columns", "the range holds no odd number".into()));
-            };
-            // Cells and shelves grow with every parameter: the smallest plan must hold
-            // the robots and requests, and the largest must not be too big.
-            let max_cols = (shelf_columns[0]..=shelf_columns[1]).rev().find(|c| c % 2 == 1).unwrap_or(min_cols);
-            Layout::from_params(max_cols, column_height[1], shelf_rows[1])?;
-            let l = Layout::from_params(min_cols, column_height[0], shelf_rows[0])?;
-            if n_agents > l.cells() || request_queue_size >= l.num_shelves() {
-                return Err(field(
-                    "layout.procedural",
-                    format!(
-                        "its smallest plan (shelf_columns={min_cols}, column_height={}, shelf_rows={}) has {} shelves, too few for {request_queue_size} requests",
-                        column_height[0],
-                        shelf_rows[0],
-                        l.num_shelves()
-                    ),
-                ));
+        if request_queue_size >= fixed.num_shelves() {
+            return Err(field(
+                "request_queue_size",
+                format!("must be below the number of shelves ({}), got {}", fixed.num_shelves(), request_queue_size),
+            ));
+        }
+    }
+    if let LayoutConfig::Procedural { shelf_columns, column_height, shelf_rows } = layout {
+        for (name, [lo, hi]) in [("shelf_columns", shelf_columns), ("column_height", column_height), ("shelf_rows", shelf_rows)] {
+            if *lo == 0 || lo > hi {
+                return Err(field(&format!("layout.procedural.{name}"), format!("[{lo}, {hi}] must satisfy 1 <= low <= high")));
             }
         }
-        if n_agents == 0 {
-            return Err(field("n_agents", "must be at least 1".into()));
+        let Some(min_cols) = (shelf_columns[0]..=shelf_columns[1]).find(|c| c % 2 == 1) else {
+            return Err(field("layout.procedural.shelf_columns", "the range holds no odd number".into()));
+        };
+        // Cells and shelves grow with every parameter: the smallest plan must hold
+        // the robots and requests, and the largest must not be too big.
+        let max_cols = (shelf_columns[0]..=shelf_columns[1]).rev().find(|c| c % 2 == 1).unwrap_or(min_cols);
+        Layout::from_params(max_cols, column_height[1], shelf_rows[1])?;
+        let l = Layout::from_params(min_cols, column_height[0], shelf_rows[0])?;
+        if n_agents > l.cells() || request_queue_size >= l.num_shelves() {
+            return Err(field(
+                "layout.procedural",
+                format!(
+                    "its smallest plan (shelf_columns={min_cols}, column_height={}, shelf_rows={}) has {} shelves, too few for {request_queue_size} requests",
+                    column_height[0],
+                    shelf_rows[0],
+                    l.num_shelves()
+                ),
+            ));
         }
-        if request_queue_size == 0 {
-            return Err(field("request_queue_size", "must be at least 1".into()));
-        }
+    }
+    if n_agents == 0 {
+        return Err(field("n_agents", "must be at least 1".into()));
+    }
+    if request_queue_size == 0 {
+        return Err(field("request_queue_size", "must be at least 1".into()));
+    }
     Ok(())
 }
 
@@ -244,10 +241,8 @@ impl GridConfig {
 
     /// Reads a TOML scene file.
     pub fn from_file(path: &Path) -> Result<Self, EnvError> {
-        let text = std::fs::read_to_string(path).map_err(|e| EnvError::InvalidConfig {
-            what: format!("scene file {}", path.display()),
-            reason: e.to_string(),
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| EnvError::InvalidConfig { what: format!("scene file {}", path.display()), reason: e.to_string() })?;
         Self::from_toml(&text, &path.display().to_string())
     }
 }
@@ -411,7 +406,10 @@ impl PhysicsConfig {
             return Err(field("dt", format!("must be in (0, 0.5] seconds, got {}", self.dt)));
         }
         if !(self.max_speed > 0.0 && self.max_speed * self.dt <= 0.3) {
-            return Err(field("max_speed", format!("must be positive and move at most 0.3 m per step (dt {}), got {}", self.dt, self.max_speed)));
+            return Err(field(
+                "max_speed",
+                format!("must be positive and move at most 0.3 m per step (dt {}), got {}", self.dt, self.max_speed),
+            ));
         }
         if !(0.0..=0.1).contains(&self.shelf_jitter) {
             return Err(field("shelf_jitter", format!("must be in [0, 0.1] m, got {}", self.shelf_jitter)));

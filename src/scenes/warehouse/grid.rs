@@ -375,7 +375,11 @@ impl GridWarehouse {
         // A carried shelf leaves its home cell; no other shelf may stand where it goes.
         for r in robots {
             let Some(s) = r.carrying else { continue };
-            let blocked = self.shelves.iter().enumerate().any(|(k, &pos)| k != s && pos == (r.x, r.y) && !robots.iter().any(|o| o.carrying == Some(k)));
+            let blocked = self
+                .shelves
+                .iter()
+                .enumerate()
+                .any(|(k, &pos)| k != s && pos == (r.x, r.y) && !robots.iter().any(|o| o.carrying == Some(k)));
             if blocked {
                 return Err(invalid(format!("robot at ({}, {}) carries a shelf onto a standing shelf", r.x, r.y)));
             }
@@ -623,7 +627,8 @@ impl GridWarehouse {
             if 2 * bfs.len() < s.g_nodes.len() {
                 let w = self.layout.width;
                 let hash = |c: usize| super::tiebreak::tuple_hash((c % w) as u64, (c / w) as u64);
-                let component: Vec<usize> = super::tiebreak::set_order(&bfs.iter().map(|&c| hash(c)).collect::<Vec<_>>()).into_iter().map(|i| bfs[i]).collect();
+                let component: Vec<usize> =
+                    super::tiebreak::set_order(&bfs.iter().map(|&c| hash(c)).collect::<Vec<_>>()).into_iter().map(|i| bfs[i]).collect();
                 let nodes = super::tiebreak::set_order(&component.iter().map(|&c| hash(c)).collect::<Vec<_>>());
                 return nodes.into_iter().map(|i| component[i]).collect();
             }
@@ -753,8 +758,8 @@ impl GridWarehouse {
             self.inactive_steps += 1;
         }
         self.steps += 1;
-        let limit = self.cfg.max_inactivity_steps.is_some_and(|m| self.inactive_steps >= m)
-            || self.cfg.max_steps.is_some_and(|m| self.steps >= m);
+        let limit =
+            self.cfg.max_inactivity_steps.is_some_and(|m| self.inactive_steps >= m) || self.cfg.max_steps.is_some_and(|m| self.steps >= m);
         Ok(limit)
     }
 
@@ -765,7 +770,11 @@ impl GridWarehouse {
     pub fn observe(&self, agent: usize, out: &mut [f32]) -> Result<(), EnvError> {
         check_obs_len(&self.obs_space, out)?;
         let Some(&r) = self.robots.get(agent) else {
-            return Err(if self.has_reset { EnvError::InvalidConfig { what: "robot".into(), reason: format!("no robot {agent}") } } else { EnvError::ResetNeeded });
+            return Err(if self.has_reset {
+                EnvError::InvalidConfig { what: "robot".into(), reason: format!("no robot {agent}") }
+            } else {
+                EnvError::ResetNeeded
+            });
         };
         out[0] = r.x as f32;
         out[1] = r.y as f32;

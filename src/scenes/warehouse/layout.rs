@@ -72,8 +72,7 @@ impl Layout {
     /// corridor too); spaces are ignored and rows must have equal length.
     /// Errors name the line and column of the problem.
     pub fn from_ascii(text: &str) -> Result<Self, EnvError> {
-        let lines: Vec<String> =
-            text.trim().lines().map(|l| l.chars().filter(|c| !c.is_whitespace()).collect::<String>()).collect();
+        let lines: Vec<String> = text.trim().lines().map(|l| l.chars().filter(|c| !c.is_whitespace()).collect::<String>()).collect();
         let invalid = |reason: String| EnvError::InvalidConfig { what: "ASCII layout".into(), reason };
         let width = lines.first().map_or(0, |l| l.chars().count());
         if width == 0 {
@@ -118,7 +117,10 @@ impl Layout {
     ) -> Result<Self, EnvError> {
         let pick = |rng: &mut R, (lo, hi): (usize, usize), what: &str| -> Result<usize, EnvError> {
             if lo == 0 || lo > hi {
-                return Err(EnvError::InvalidConfig { what: format!("procedural {what}"), reason: format!("range [{lo}, {hi}] must be non-empty and start at 1 or more") });
+                return Err(EnvError::InvalidConfig {
+                    what: format!("procedural {what}"),
+                    reason: format!("range [{lo}, {hi}] must be non-empty and start at 1 or more"),
+                });
             }
             Ok(rng.random_range(lo..=hi))
         };
@@ -185,7 +187,15 @@ mod tests {
         let drawn: Vec<String> = (0..l.height)
             .map(|y| {
                 (0..l.width)
-                    .map(|x| if l.goals.contains(&(x, y)) { 'g' } else if l.is_highway(x, y) { '.' } else { 'x' })
+                    .map(|x| {
+                        if l.goals.contains(&(x, y)) {
+                            'g'
+                        } else if l.is_highway(x, y) {
+                            '.'
+                        } else {
+                            'x'
+                        }
+                    })
                     .collect()
             })
             .collect();

@@ -44,9 +44,9 @@ pub mod physics;
 mod tiebreak;
 
 pub use config::{ActionKind, GridConfig, LayoutConfig, Mode, PhysicsConfig, RewardType, WarehouseScene};
-pub use physics::{JointPhysicsWarehouse, PhysicsWarehouse};
 pub use grid::{Direction, GridAction, GridWarehouse, Robot};
 pub use layout::Layout;
+pub use physics::{JointPhysicsWarehouse, PhysicsWarehouse};
 
 use crate::env::{Action, Env, EnvError, Info, ResetOptions, Space, StepOutcome, check_action, check_obs_len};
 use crate::snapshot::{Snapshot, Snapshotter};

@@ -20,8 +20,7 @@ use rand_chacha::ChaCha8Rng;
 use super::config::{ActionKind, LayoutConfig, PhysicsConfig, RewardType};
 use super::layout::Layout;
 use crate::env::{
-    Action, BoxSpace, Env, EnvError, Info, ParallelBuffers, ParallelEnv, ResetOptions, Space, StepOutcome, check_action,
-    check_obs_len,
+    Action, BoxSpace, Env, EnvError, Info, ParallelBuffers, ParallelEnv, ResetOptions, Space, StepOutcome, check_action, check_obs_len,
 };
 use crate::sim::plugin::{Physics, SimPlugin, SimSystems};
 use crate::sim::{Groups, Handle, LidarConfig, SimWorld};
@@ -265,10 +264,11 @@ fn build_world(cfg: &PhysicsConfig, layout: Layout) -> Result<(World, Schedule),
                 (carry_shelves, penalize_collisions, deliver_shelves, advance_clock).chain().after(SimSystems::Step),
             ),
         );
-    let schedule = app.world_mut().resource_mut::<Schedules>().remove(WarehouseStep).ok_or_else(|| EnvError::InvalidConfig {
-        what: "warehouse schedule".into(),
-        reason: "missing after build".into(),
-    })?;
+    let schedule = app
+        .world_mut()
+        .resource_mut::<Schedules>()
+        .remove(WarehouseStep)
+        .ok_or_else(|| EnvError::InvalidConfig { what: "warehouse schedule".into(), reason: "missing after build".into() })?;
     Ok((std::mem::take(app.world_mut()), schedule))
 }
 
@@ -599,7 +599,9 @@ impl PhysicsWarehouse {
         };
         let target = match r.carrying {
             Some(s) if shelves.requested[s] => nearest(&mut layout.goals.iter().map(|&(gx, gy)| [gx as f32 + 0.5, gy as f32 + 0.5])),
-            Some(_) => nearest(&mut (0..layout.cells()).filter(|&c| !layout.highways[c] && shelves.at_cell[c].is_none()).map(|c| cell_center(layout, c))),
+            Some(_) => nearest(
+                &mut (0..layout.cells()).filter(|&c| !layout.highways[c] && shelves.at_cell[c].is_none()).map(|c| cell_center(layout, c)),
+            ),
             None => nearest(&mut shelves.queue.iter().filter(|&&s| shelves.carried_by[s].is_none()).map(|&s| shelves.pos[s])),
         };
         let diagonal = (w * w + h * h).sqrt();
