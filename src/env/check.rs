@@ -307,6 +307,11 @@ pub fn check_parallel_env(make: &dyn Fn() -> Result<Box<dyn ParallelEnv>, EnvErr
     if let Some(i) = ra.iter().zip(&rb).position(|(x, y)| x != y) {
         return Err(fail("step determinism", format!("instances with seed {} diverge at record {i}", cfg.seed)));
     }
+    // Reseeding an instance that has already run reproduces the trajectory.
+    let (ra2, _) = parallel_rollout(a.as_mut(), cfg.seed, cfg)?;
+    if ra2 != ra {
+        return Err(fail("reseed determinism", "resetting with the same seed again gave a different trajectory"));
+    }
     if cfg.expect_seed_dependence {
         let (rc, _) = parallel_rollout(b.as_mut(), cfg.other_seed, cfg)?;
         if rc == ra {
