@@ -722,19 +722,11 @@ impl JointDrivingEnv {
         let (obs_space, act_space) = if n == 1 {
             (inner.obs_space.clone(), inner.act_space.clone())
         } else {
-            let Space::Box(per) = &inner.obs_space else {
-                return Err(EnvError::InvalidConfig {
-                    what: "controlled_vehicles".into(),
-                    reason: "several egos need a Box observation".into(),
-                });
-            };
-            let low: Vec<f32> = per.low().iter().copied().cycle().take(per.numel() * n).collect();
-            let high: Vec<f32> = per.high().iter().copied().cycle().take(per.numel() * n).collect();
             let act = match inner.cfg.actions {
                 ActionKind::Meta => Space::multi_discrete(vec![5; n])?,
                 ActionKind::Continuous => Space::Box(BoxSpace::uniform(-1.0, 1.0, vec![2 * n])?),
             };
-            (Space::boxed(low, high, vec![per.numel() * n])?, act)
+            (inner.obs_space.tiled(n)?, act)
         };
         Ok(Self { inner, obs_space, act_space })
     }

@@ -833,25 +833,7 @@ impl Snapshotter for GridWarehouse {
         out.step = self.steps;
         out.time_s = self.steps as f64;
         out.objects.clear();
-        let (w, h) = (self.layout.width as f32, self.layout.height as f32);
-        out.objects.push(ObjectState {
-            id: 0,
-            class: Class::Floor,
-            position: [w / 2.0, -0.05, h / 2.0],
-            rotation: ObjectState::yaw(0.0),
-            shape: Shape::Cuboid { half_extents: [w / 2.0, 0.05, h / 2.0] },
-        });
-        let mut id = 1;
-        for &(gx, gy) in &self.layout.goals {
-            out.objects.push(ObjectState {
-                id,
-                class: Class::Goal,
-                position: [gx as f32 + 0.5, 0.005, gy as f32 + 0.5],
-                rotation: ObjectState::yaw(0.0),
-                shape: Shape::Cuboid { half_extents: [0.45, 0.005, 0.45] },
-            });
-            id += 1;
-        }
+        let mut id = super::push_floor_and_goals(&self.layout, out);
         for (i, &(x, y)) in self.shelves.iter().enumerate() {
             let carried = self.robots.iter().any(|r| r.carrying == Some(i));
             out.objects.push(ObjectState {

@@ -66,13 +66,7 @@ impl JointGridWarehouse {
     /// Wraps a warehouse.
     pub fn new(inner: GridWarehouse) -> Result<Self, EnvError> {
         let n = inner.robots_len();
-        let per = inner.agent_observation_space().clone();
-        let Space::Box(b) = &per else {
-            return Err(EnvError::InvalidConfig { what: "warehouse".into(), reason: "observation space is not a Box".into() });
-        };
-        let low: Vec<f32> = b.low().iter().copied().cycle().take(b.numel() * n).collect();
-        let high: Vec<f32> = b.high().iter().copied().cycle().take(b.numel() * n).collect();
-        let obs_space = Space::boxed(low, high, vec![b.numel() * n])?;
+        let obs_space = inner.agent_observation_space().tiled(n)?;
         let act_space = if n == 1 { Space::discrete(5)? } else { Space::multi_discrete(vec![5; n])? };
         Ok(Self { inner, obs_space, act_space, rewards: vec![0.0; n] })
     }
@@ -143,4 +137,28 @@ impl Snapshotter for JointGridWarehouse {
     fn snapshot(&self, out: &mut Snapshot) {
         self.inner.snapshot(out);
     }
+}
+
+/// Pushes the floor and the goal stations of `layout` into a snapshot (ids 0, 1, …)
+/// and returns the next free id. Shared by the grid and physics warehouses.
+pub(crate) fn push_floor_and_goals(layout: &Layout, out: &mut Snapshot) -> u32 {
+    use crate::snapshot::{Class, ObjectState, Shape};
+    let (w, h) = (layout.width as f32, layout.height as f32);
+    out.objects.push(ObjectState {
+        id: 0,
+        class: Class::Floor,
+        position: [w / 2.0, -0.05, h / 2.0],
+        rotation: ObjectState::yaw(0.0),
+        shape: Shape::Cuboid { half_extents: [w / 2.0, 0.05, h / 2.0] },
+    });
+    for (k, &(gx, gy)) in layout.goals.iter().enumerate() {
+        out.objects.push(ObjectState {
+            id: 1 + k as u32,
+            class: Class::Goal,
+            position: [gx as f32 + 0.5, 0.005, gy as f32 + 0.5],
+            rotation: ObjectState::yaw(0.0),
+            shape: Shape::Cuboid { half_extents: [0.45, 0.005, 0.45] },
+        });
+    }
+    1 + layout.goals.len() as u32
 }

@@ -662,25 +662,7 @@ impl Snapshotter for PhysicsWarehouse {
         out.step = steps;
         out.time_s = steps as f64 * self.cfg.dt as f64;
         out.objects.clear();
-        let (w, h) = (layout.width as f32, layout.height as f32);
-        out.objects.push(ObjectState {
-            id: 0,
-            class: Class::Floor,
-            position: [w / 2.0, -0.05, h / 2.0],
-            rotation: ObjectState::yaw(0.0),
-            shape: Shape::Cuboid { half_extents: [w / 2.0, 0.05, h / 2.0] },
-        });
-        let mut id = 1;
-        for &(gx, gy) in &layout.goals {
-            out.objects.push(ObjectState {
-                id,
-                class: Class::Goal,
-                position: [gx as f32 + 0.5, 0.005, gy as f32 + 0.5],
-                rotation: ObjectState::yaw(0.0),
-                shape: Shape::Cuboid { half_extents: [0.45, 0.005, 0.45] },
-            });
-            id += 1;
-        }
+        let mut id = super::push_floor_and_goals(layout, out);
         for (s, &handle) in shelves.handles.iter().enumerate() {
             out.objects.push(ObjectState {
                 id: id + s as u32,
@@ -774,12 +756,7 @@ impl JointPhysicsWarehouse {
     /// Wraps a warehouse.
     pub fn new(inner: PhysicsWarehouse) -> Result<Self, EnvError> {
         let n = inner.names.len();
-        let Space::Box(per) = &inner.obs_space else {
-            return Err(EnvError::InvalidConfig { what: "warehouse".into(), reason: "observation space is not a Box".into() });
-        };
-        let low: Vec<f32> = per.low().iter().copied().cycle().take(per.numel() * n).collect();
-        let high: Vec<f32> = per.high().iter().copied().cycle().take(per.numel() * n).collect();
-        let obs_space = Space::boxed(low, high, vec![per.numel() * n])?;
+        let obs_space = inner.obs_space.tiled(n)?;
         let act_space = match (inner.cfg.actions, n) {
             (ActionKind::Discrete, 1) => Space::discrete(5)?,
             (ActionKind::Discrete, _) => Space::multi_discrete(vec![5; n])?,
