@@ -5,25 +5,43 @@ use std::sync::{Arc, OnceLock};
 use super::cartpole::CartPole;
 use super::driving::{DrivingConfig, DrivingEnv, JointDrivingEnv};
 use super::warehouse::{ActionKind, GridConfig, GridWarehouse, JointGridWarehouse, JointPhysicsWarehouse, PhysicsConfig, PhysicsWarehouse};
-use crate::env::{Env, EnvSpec, ParallelEnv, Registry};
+use crate::env::{Env, EnvError, EnvSpec, ParallelEnv, Registry};
 
 /// Robot counts registered for each warehouse grid size.
 const WAREHOUSE_GRID_AGENTS: [usize; 4] = [1, 2, 4, 10];
 
-fn warehouse_grid_spec(size: &str, n_agents: usize) -> EnvSpec {
-    let cfg = GridConfig::rware(size, n_agents, 1.0);
-    let max_episode_steps = cfg.max_steps;
-    let (single, parallel) = (cfg.clone(), cfg);
+/// A spec whose single-agent and multi-agent constructors are built from one config.
+fn multi_agent_spec<C: Clone + Send + Sync + 'static>(
+    id: String,
+    summary: String,
+    max_episode_steps: Option<u64>,
+    cfg: C,
+    single: fn(C) -> Result<Box<dyn Env>, EnvError>,
+    parallel: fn(C) -> Result<Box<dyn ParallelEnv>, EnvError>,
+) -> EnvSpec {
+    let other = cfg.clone();
     EnvSpec {
-        id: format!("warehouse-grid-{size}-{n_agents}ag-v0"),
-        summary: format!("rware-{size}-{n_agents}ag-v2 rules: {n_agents} robot(s) deliver requested shelves on the {size} grid"),
-        // The warehouse truncates itself at max_steps, as rware does; the registry's
-        // time limit at the same step changes nothing and shows the limit in listings.
+        id,
+        summary,
         max_episode_steps,
         reward_threshold: None,
-        entry_point: Arc::new(move |_| Ok(Box::new(JointGridWarehouse::from_config(single.clone())?) as Box<dyn Env>)),
-        parallel_entry_point: Some(Arc::new(move |_| Ok(Box::new(GridWarehouse::new(parallel.clone())?) as Box<dyn ParallelEnv>))),
+        entry_point: Arc::new(move |_| single(cfg.clone())),
+        parallel_entry_point: Some(Arc::new(move |_| parallel(other.clone()))),
     }
+}
+
+fn warehouse_grid_spec(size: &str, n_agents: usize) -> EnvSpec {
+    let cfg = GridConfig::rware(size, n_agents, 1.0);
+    // The warehouse truncates itself at max_steps, as rware does; the registry's time
+    // limit at the same step changes nothing and shows the limit in listings.
+    multi_agent_spec(
+        format!("warehouse-grid-{size}-{n_agents}ag-v0"),
+        format!("rware-{size}-{n_agents}ag-v2 rules: {n_agents} robot(s) deliver requested shelves on the {size} grid"),
+        cfg.max_steps,
+        cfg,
+        |c| Ok(Box::new(JointGridWarehouse::from_config(c)?)),
+        |c| Ok(Box::new(GridWarehouse::new(c)?)),
+    )
 }
 
 /// Physics-mode ids: (size, robots), each with discrete and continuous actions.
@@ -31,33 +49,30 @@ const WAREHOUSE_PHYSICS: [(&str, usize); 4] = [("tiny", 1), ("tiny", 2), ("small
 
 fn warehouse_physics_spec(size: &str, n_agents: usize, actions: ActionKind) -> EnvSpec {
     let cfg = PhysicsConfig::rware(size, n_agents, actions);
-    let max_episode_steps = cfg.max_steps;
-    let (single, parallel) = (cfg.clone(), cfg);
     let (suffix, kind) = match actions {
         ActionKind::Discrete => ("", "discrete"),
         ActionKind::Continuous => ("-continuous", "continuous"),
     };
-    EnvSpec {
-        id: format!("warehouse-physics-{size}-{n_agents}ag{suffix}-v0"),
-        summary: format!("{n_agents} rapier robot(s) with lidar deliver shelves on the {size} floor plan ({kind} actions)"),
-        max_episode_steps,
-        reward_threshold: None,
-        entry_point: Arc::new(move |_| Ok(Box::new(JointPhysicsWarehouse::from_config(single.clone())?) as Box<dyn Env>)),
-        parallel_entry_point: Some(Arc::new(move |_| Ok(Box::new(PhysicsWarehouse::new(parallel.clone())?) as Box<dyn ParallelEnv>))),
-    }
+    multi_agent_spec(
+        format!("warehouse-physics-{size}-{n_agents}ag{suffix}-v0"),
+        format!("{n_agents} rapier robot(s) with lidar deliver shelves on the {size} floor plan ({kind} actions)"),
+        cfg.max_steps,
+        cfg,
+        |c| Ok(Box::new(JointPhysicsWarehouse::from_config(c)?)),
+        |c| Ok(Box::new(PhysicsWarehouse::new(c)?)),
+    )
 }
 
 fn driving_spec(id: &str, summary: &str, cfg: DrivingConfig) -> EnvSpec {
     let max_episode_steps = Some((cfg.duration * cfg.policy_frequency as f64).round() as u64);
-    let (single, parallel) = (cfg.clone(), cfg);
-    EnvSpec {
-        id: id.into(),
-        summary: summary.into(),
+    multi_agent_spec(
+        id.into(),
+        summary.into(),
         max_episode_steps,
-        reward_threshold: None,
-        entry_point: Arc::new(move |_| Ok(Box::new(JointDrivingEnv::from_config(single.clone())?) as Box<dyn Env>)),
-        parallel_entry_point: Some(Arc::new(move |_| Ok(Box::new(DrivingEnv::new(parallel.clone())?) as Box<dyn ParallelEnv>))),
-    }
+        cfg,
+        |c| Ok(Box::new(JointDrivingEnv::from_config(c)?)),
+        |c| Ok(Box::new(DrivingEnv::new(c)?)),
+    )
 }
 
 fn driving_specs() -> Vec<EnvSpec> {
