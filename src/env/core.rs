@@ -58,6 +58,11 @@ impl ResetOptions {
         self.entries.iter().map(|(k, v)| (k.as_str(), *v))
     }
 
+    /// For environments that take no reset options: errors if any are given.
+    pub fn reject_any(options: Option<&ResetOptions>) -> Result<(), EnvError> {
+        options.map_or(Ok(()), |o| o.expect_only(&[]))
+    }
+
     /// Errors on the first key that is not in `known`, naming the keys that are.
     pub fn expect_only(&self, known: &[&str]) -> Result<(), EnvError> {
         match self.entries.iter().find(|(k, _)| !known.contains(&k.as_str())) {

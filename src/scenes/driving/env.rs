@@ -659,9 +659,7 @@ impl ParallelEnv for DrivingEnv {
 
     fn reset(&mut self, seed: Option<u64>, options: Option<&ResetOptions>, out: &mut ParallelBuffers) -> Result<(), EnvError> {
         out.check_shape(self)?;
-        if let Some(o) = options {
-            o.expect_only(&[])?;
-        }
+        ResetOptions::reject_any(options)?;
         self.reset_state(seed)?;
         for i in 0..self.n_egos {
             self.observe(i, &mut out.obs[i])?;
@@ -761,9 +759,7 @@ impl Env for JointDrivingEnv {
 
     fn reset(&mut self, seed: Option<u64>, options: Option<&ResetOptions>, obs: &mut [f32]) -> Result<Info, EnvError> {
         check_obs_len(&self.obs_space, obs)?;
-        if let Some(o) = options {
-            o.expect_only(&[])?;
-        }
+        ResetOptions::reject_any(options)?;
         self.inner.reset_state(seed)?;
         self.observe_all(obs)?;
         Ok(self.inner.info(0))

@@ -872,9 +872,7 @@ impl ParallelEnv for GridWarehouse {
 
     fn reset(&mut self, seed: Option<u64>, options: Option<&ResetOptions>, out: &mut ParallelBuffers) -> Result<(), EnvError> {
         out.check_shape(self)?;
-        if let Some(o) = options {
-            o.expect_only(&[])?;
-        }
+        ResetOptions::reject_any(options)?;
         self.reset_state(seed)?;
         let info = self.info();
         for i in 0..self.robots.len() {

@@ -107,9 +107,7 @@ impl Env for JointGridWarehouse {
 
     fn reset(&mut self, seed: Option<u64>, options: Option<&ResetOptions>, obs: &mut [f32]) -> Result<Info, EnvError> {
         check_obs_len(&self.obs_space, obs)?;
-        if let Some(o) = options {
-            o.expect_only(&[])?;
-        }
+        ResetOptions::reject_any(options)?;
         self.inner.reset_state(seed)?;
         self.observe_all(obs)?;
         Ok(self.inner.info())

@@ -702,9 +702,7 @@ impl ParallelEnv for PhysicsWarehouse {
 
     fn reset(&mut self, seed: Option<u64>, options: Option<&ResetOptions>, out: &mut ParallelBuffers) -> Result<(), EnvError> {
         out.check_shape(self)?;
-        if let Some(o) = options {
-            o.expect_only(&[])?;
-        }
+        ResetOptions::reject_any(options)?;
         self.reset_state(seed)?;
         let info = self.info();
         for i in 0..self.names.len() {
@@ -794,9 +792,7 @@ impl Env for JointPhysicsWarehouse {
 
     fn reset(&mut self, seed: Option<u64>, options: Option<&ResetOptions>, obs: &mut [f32]) -> Result<Info, EnvError> {
         check_obs_len(&self.obs_space, obs)?;
-        if let Some(o) = options {
-            o.expect_only(&[])?;
-        }
+        ResetOptions::reject_any(options)?;
         self.inner.reset_state(seed)?;
         self.observe_all(obs);
         Ok(self.inner.info())
