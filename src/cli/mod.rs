@@ -5,7 +5,9 @@
 
 mod bench;
 mod envs;
+mod eval;
 mod table;
+mod train;
 
 use std::io;
 use std::process::ExitCode;
@@ -26,8 +28,42 @@ pub struct Args {
 pub enum Command {
     /// List the registered environments with their spaces and time limits.
     Envs(envs::EnvsArgs),
+    /// Train an agent (PPO or DQN) headlessly; writes metrics and a checkpoint.
+    Train(train::TrainArgs),
+    /// Evaluate a checkpoint (or a random or scripted baseline) for N episodes.
+    Eval(eval::EvalArgs),
     /// Measure environment steps per second, single and vectorised, as a table.
     Bench(bench::BenchArgs),
+}
+
+/// The environment variables candle reads (on every call) for its CPU thread count.
+const THREAD_VARS: [&str; 2] = ["RAYON_NUM_THREADS", "CANDLE_NUM_THREADS"];
+
+/// Makes candle's CPU kernels use `threads` threads. candle reads the count from
+/// environment variables, which safe Rust cannot set in a running process, so unless
+/// they already say `threads` the command runs again as a child with them set, and
+/// its exit code is returned. `None` means: carry on in this process.
+///
+/// Why it matters: for the small MLPs of RL, candle's thread pool (which spins while
+/// waiting) made PPO on CartPole twice as slow on a 2-core machine as one thread.
+fn reexec_with_kernel_threads(threads: usize) -> Option<ExitCode> {
+    let want = threads.max(1).to_string();
+    if THREAD_VARS.iter().all(|v| std::env::var(v).is_ok_and(|x| x == want)) {
+        return None;
+    }
+    let exe = std::env::current_exe().ok()?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(std::env::args_os().skip(1));
+    for v in THREAD_VARS {
+        cmd.env(v, &want);
+    }
+    match cmd.status() {
+        Ok(status) => Some(status.code().and_then(|c| u8::try_from(c).ok()).map_or(ExitCode::from(2), ExitCode::from)),
+        Err(err) => {
+            eprintln!("error: could not restart with {} threads: {err}", want);
+            Some(ExitCode::from(2))
+        }
+    }
 }
 
 /// How tables are printed.
@@ -43,8 +79,18 @@ pub enum Format {
 /// Runs the command; errors print as `error: …` with exit code 2 (a closed pipe
 /// on stdout, as in `synthgym envs | head -1`, exits 0).
 pub fn run(args: Args) -> ExitCode {
+    let threads = match &args.command {
+        Command::Train(a) => Some(a.threads),
+        Command::Eval(a) => Some(a.threads),
+        _ => None,
+    };
+    if let Some(code) = threads.and_then(reexec_with_kernel_threads) {
+        return code;
+    }
     let result = match args.command {
         Command::Envs(a) => envs::run(&a),
+        Command::Train(a) => train::run(&a),
+        Command::Eval(a) => eval::run(&a),
         Command::Bench(a) => bench::run(&a),
     };
     match result {

@@ -78,6 +78,9 @@ pub enum EnvError {
         /// What it reported.
         source: Box<EnvError>,
     },
+    /// A policy failed to choose actions (for a learned policy, a tensor error).
+    #[error("policy failed: {0}")]
+    Policy(String),
     /// A worker thread of a threaded vector env stopped (it panicked).
     #[error("vector env worker {0} stopped unexpectedly (an env panicked)")]
     WorkerStopped(usize),

@@ -11,6 +11,7 @@
 //! - [`ParallelEnv`]: the multi-agent parallel API (PettingZoo's `ParallelEnv`).
 //! - [`vector`]: batched envs, serial and crossbeam-threaded, one API, explicit autoreset.
 //! - [`check`]: a conformance checker every environment's tests call.
+//! - [`Policy`]: what chooses actions (learned agents, scripted baselines, [`RandomPolicy`]).
 //!
 //! This module must not depend on bevy, rapier, candle or any scene: it is the part
 //! that learners and simulators both see.
@@ -19,6 +20,7 @@ pub mod check;
 mod core;
 mod error;
 pub mod parallel;
+pub mod policy;
 pub mod registry;
 pub mod space;
 pub mod vector;
@@ -27,5 +29,6 @@ pub mod wrappers;
 pub use self::core::{Action, Env, EnvExt, EpisodeStats, Info, InfoValues, ResetOptions, StepOutcome, check_action, check_obs_len};
 pub use error::EnvError;
 pub use parallel::{ParallelBuffers, ParallelEnv};
+pub use policy::{Policy, RandomPolicy};
 pub use registry::{EnvSpec, MakeOptions, Registry};
 pub use space::{BoxSpace, Space, Value};

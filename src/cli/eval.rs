@@ -1,0 +1,98 @@
+//! `synthgym eval`: run a trained checkpoint, or a baseline policy, for N episodes and
+//! print the mean ± standard deviation of the return.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Parser, ValueEnum};
+
+use super::train::build_batch;
+use crate::env::{Policy, RandomPolicy};
+use crate::rl::config::AgentsMode;
+use crate::rl::{checkpoint, evaluate, train::load_policy};
+
+/// Policies that need no training, for comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Baseline {
+    /// Uniformly random actions.
+    Random,
+    /// The scene's hand-written controller (where one exists; see `synthgym eval --help`).
+    Scripted,
+}
+
+/// Arguments of `synthgym eval`.
+#[derive(Debug, Parser)]
+pub struct EvalArgs {
+    /// A run directory (or its `checkpoint/`) written by `synthgym train`.
+    #[arg(required_unless_present = "baseline")]
+    pub run: Option<PathBuf>,
+    /// Evaluate a baseline instead of a checkpoint (needs --env).
+    #[arg(long, value_enum, requires = "env", conflicts_with = "run")]
+    pub baseline: Option<Baseline>,
+    /// Environment id or scene file [default: the checkpoint's].
+    #[arg(long)]
+    pub env: Option<String>,
+    /// Episodes to run.
+    #[arg(long, short = 'n', default_value_t = 10)]
+    pub episodes: usize,
+    /// Envs stepped together.
+    #[arg(long, default_value_t = 8)]
+    pub num_envs: usize,
+    /// Seed: env `i` starts from `seed + i`.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Sample actions from the policy instead of acting greedily.
+    #[arg(long)]
+    pub stochastic: bool,
+    /// Compute device: cpu, cuda or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Threads for candle's CPU kernels.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+}
+
+/// Runs `synthgym eval`.
+pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
+    if args.episodes == 0 {
+        bail!("--episodes must be at least 1");
+    }
+    let num_envs = args.num_envs.clamp(1, args.episodes);
+    let (report, env, name) = match (&args.run, args.baseline) {
+        (Some(run), _) => {
+            let device = crate::rl::device(&args.device)?;
+            let ckpt = checkpoint::load(run, &device)?;
+            let env = args.env.clone().unwrap_or_else(|| ckpt.config.env.clone());
+            let mut batch = build_batch(&env, ckpt.config.agents, num_envs, 1)?;
+            let mut learner = load_policy(&ckpt, batch.as_ref(), &device).with_context(|| format!("loading {}", run.display()))?;
+            let policy = learner.policy(!args.stochastic);
+            let name = format!("{} ({})", policy.name(), ckpt.dir.display());
+            (evaluate(policy, batch.as_mut(), args.episodes, args.seed)?, env, name)
+        }
+        (None, Some(baseline)) => {
+            let env = args.env.clone().context("--baseline needs --env")?;
+            let mut batch = build_batch(&env, AgentsMode::Shared, num_envs, 1)?;
+            let mut policy: Box<dyn Policy> = match baseline {
+                Baseline::Random => Box::new(RandomPolicy::new(batch.action_space().clone(), args.seed)),
+                Baseline::Scripted => crate::scenes::scripted_policy(&env)
+                    .with_context(|| format!("no scripted baseline for '{env}' (there is one for warehouse-grid and driving-highway ids)"))?,
+            };
+            let name = policy.name().to_owned();
+            (evaluate(policy.as_mut(), batch.as_mut(), args.episodes, args.seed)?, env, name)
+        }
+        (None, None) => bail!("pass a run directory or --baseline"),
+    };
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{env} {name}: return {:.2} ± {:.2} over {} episodes (length {:.1}; min {:.2}, max {:.2})",
+        report.mean(),
+        report.std(),
+        report.returns.len(),
+        report.mean_length(),
+        report.returns.iter().copied().fold(f64::INFINITY, f64::min),
+        report.returns.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+    )?;
+    Ok(())
+}
