@@ -53,8 +53,16 @@ fn learning_modules_depend_on_neither_bevy_nor_rapier() {
 }
 
 #[test]
+fn scenes_never_train_and_util_stays_a_leaf() {
+    let v = violations("scenes", &["candle_core", "candle_nn", "crate::rl", "crate::cli"]);
+    assert!(v.is_empty(), "{v:#?}");
+    let v = violations("util", &["candle_core", "bevy", "rapier3d", "crate::"]);
+    assert!(v.is_empty(), "{v:#?}");
+}
+
+#[test]
 fn anyhow_stays_in_the_cli() {
-    for module in ["env", "scenes", "util"] {
+    for module in ["env", "scenes", "util", "rl"] {
         let v = violations(module, &["anyhow"]);
         assert!(v.is_empty(), "{v:#?}");
     }

@@ -28,6 +28,9 @@ mod vector;
 // The multi-agent parallel API and its checker.
 mod parallel;
 
+// Learning: PPO and DQN on CartPole, determinism, checkpoints, multi-agent and Gaussian policies, train/eval commands.
+mod rl;
+
 // The `synthgym` binary: subcommands, output and error messages.
 mod cli;
 

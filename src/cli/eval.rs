@@ -75,7 +75,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             let mut batch = build_batch(&env, AgentsMode::Shared, num_envs, 1)?;
             let mut policy: Box<dyn Policy> = match baseline {
                 Baseline::Random => Box::new(RandomPolicy::new(batch.action_space().clone(), args.seed)),
-                Baseline::Scripted => crate::scenes::scripted_policy(&env)
+                Baseline::Scripted => crate::scenes::scripted_policy(&env, args.seed)
                     .with_context(|| format!("no scripted baseline for '{env}' (there is one for warehouse-grid and driving-highway ids)"))?,
             };
             let name = policy.name().to_owned();

@@ -17,9 +17,10 @@ use crate::scenes::{make_from_file, make_parallel_from_file, registry};
 /// Arguments of `synthgym train`.
 #[derive(Debug, Parser)]
 pub struct TrainArgs {
-    /// Environment id or scene file; overrides the config's `env`.
+    /// Environment id or scene file; overrides the config's `env` [default: cartpole-v1].
     pub env: Option<String>,
-    /// Training config (`agents/*.toml`); built-in PPO defaults when absent.
+    /// Training config (`agents/*.toml`) [default: the built-in copy of the agents/ file
+    /// for the env (cartpole-v1, warehouse-grid-*, driving-highway-v0), else PPO defaults].
     #[arg(long, short)]
     pub config: Option<PathBuf>,
     /// Override a config value, for example `--set ppo.learning_rate=0.001` (repeatable).
@@ -158,11 +159,33 @@ fn progress_message(p: &Progress) -> String {
     msg
 }
 
-/// The config from `--config` (or defaults), `--set` overrides, then the positional env and flags.
+/// The configs in `agents/`, built into the binary: `synthgym train` without
+/// `--config` uses the one for its env (cartpole-v1 when no env is named).
+const BUILT_IN: [(&str, &str); 3] = [
+    ("ppo-cartpole.toml", include_str!("../../agents/ppo-cartpole.toml")),
+    ("ppo-warehouse-grid.toml", include_str!("../../agents/ppo-warehouse-grid.toml")),
+    ("ppo-highway.toml", include_str!("../../agents/ppo-highway.toml")),
+];
+
+/// The built-in config for `env`: an exact match of its `env` field, or the
+/// warehouse-grid one for any grid id; `None` means generic PPO defaults.
+fn built_in_config(env: &str) -> Option<(&'static str, &'static str)> {
+    BUILT_IN.iter().copied().find(|(_, text)| {
+        let configured = TrainConfig::from_toml(text, "built-in").map(|c| c.env).unwrap_or_default();
+        configured == env || (env.starts_with("warehouse-grid-") && configured.starts_with("warehouse-grid-"))
+    })
+}
+
+/// The config from `--config` (or the built-in one for the env), `--set` overrides,
+/// then the positional env and flags.
 fn load_config(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
+    let env = args.env.as_deref().unwrap_or("cartpole-v1");
     let (text, origin) = match &args.config {
         Some(path) => (std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?, path.display().to_string()),
-        None => (String::new(), "built-in defaults".to_owned()),
+        None => match built_in_config(env) {
+            Some((name, text)) => (text.to_owned(), format!("built-in agents/{name}")),
+            None => (String::new(), "built-in PPO defaults".to_owned()),
+        },
     };
     let mut overrides = args.overrides.clone();
     if let Some(env) = &args.env {

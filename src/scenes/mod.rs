@@ -46,8 +46,20 @@ pub fn make_parallel_from_file(path: &Path) -> Result<Box<dyn ParallelEnv>, EnvE
     })
 }
 
-/// The hand-written baseline controller for env id `env`, if the scene has one.
-pub fn scripted_policy(env: &str) -> Option<Box<dyn crate::env::Policy>> {
-    let _ = env;
+/// The hand-written baseline controller for registry id `env`, if its scene has one:
+/// the grid warehouses ([`warehouse::scripted::GridScripted`], per robot) and the
+/// highways with meta-actions ([`driving::scripted::HighwayScripted`]). `seed` drives
+/// the controller's own random choices.
+pub fn scripted_policy(env: &str, seed: u64) -> Option<Box<dyn crate::env::Policy>> {
+    if let Some(rest) = env.strip_prefix("warehouse-grid-") {
+        let size = rest.split('-').next()?;
+        let layout = warehouse::Layout::preset(size).ok()?;
+        return Some(Box::new(warehouse::scripted::GridScripted::new(&layout, 1, seed)));
+    }
+    if env == "driving-highway-v0" || env == "driving-highway-2ag-v0" {
+        let cfg = driving::DrivingConfig::scene(driving::SceneKind::Highway);
+        let straight = cfg.observation == driving::ObservationKind::Kinematics;
+        return straight.then(|| Box::new(driving::scripted::HighwayScripted::new(cfg.lanes, cfg.vehicles_count)) as Box<dyn crate::env::Policy>);
+    }
     None
 }

@@ -8,6 +8,7 @@ pub mod config;
 mod env;
 pub mod road;
 mod scene;
+pub mod scripted;
 pub mod vehicle;
 
 pub use config::{ActionKind, DrivingConfig, ObservationKind, RoadSegment, SceneKind, SegmentShape};

@@ -41,6 +41,7 @@ pub mod config;
 pub mod grid;
 pub mod layout;
 pub mod physics;
+pub mod scripted;
 mod tiebreak;
 
 pub use config::{ActionKind, GridConfig, LayoutConfig, Mode, PhysicsConfig, RewardType, WarehouseScene};
