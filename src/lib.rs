@@ -11,6 +11,7 @@
 //!   vector envs ([`env::vector`]) and a conformance checker ([`env::check`]).
 //!   It depends on no engine (no bevy, rapier or candle).
 //! - [`scenes`]: concrete environments and the registry of environment ids.
+//! - [`replay`]: the versioned episode file, recording and exact re-simulation.
 //! - [`rl`]: PPO and DQN on candle (CPU, or CUDA with the `cuda` feature); needs only [`env`].
 //! - [`sim`]: the rapier3d physics adapter (and its bevy plugin).
 //! - [`snapshot`]: poses, shapes and classes of every object, for recorder and renderer.
@@ -32,6 +33,7 @@
 
 pub mod cli;
 pub mod env;
+pub mod replay;
 pub mod rl;
 pub mod scenes;
 pub mod sim;

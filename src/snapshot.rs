@@ -26,12 +26,26 @@ pub enum Class {
     EgoVehicle,
     /// A lane surface.
     Road,
+    /// CartPole's cart.
+    Cart,
+    /// CartPole's pole.
+    Pole,
 }
 
 impl Class {
     /// Every class, in id order.
-    pub const ALL: [Class; 8] =
-        [Class::Floor, Class::Robot, Class::Shelf, Class::RequestedShelf, Class::Goal, Class::Vehicle, Class::EgoVehicle, Class::Road];
+    pub const ALL: [Class; 10] = [
+        Class::Floor,
+        Class::Robot,
+        Class::Shelf,
+        Class::RequestedShelf,
+        Class::Goal,
+        Class::Vehicle,
+        Class::EgoVehicle,
+        Class::Road,
+        Class::Cart,
+        Class::Pole,
+    ];
 
     /// Stable numeric id (0 is reserved for background in masks, so ids start at 1).
     pub fn id(self) -> u32 {
@@ -44,6 +58,8 @@ impl Class {
             Class::Vehicle => 6,
             Class::EgoVehicle => 7,
             Class::Road => 8,
+            Class::Cart => 9,
+            Class::Pole => 10,
         }
     }
 
@@ -58,6 +74,8 @@ impl Class {
             Class::Vehicle => "vehicle",
             Class::EgoVehicle => "ego_vehicle",
             Class::Road => "road",
+            Class::Cart => "cart",
+            Class::Pole => "pole",
         }
     }
 }
@@ -111,12 +129,6 @@ pub struct Snapshot {
     pub time_s: f64,
     /// The objects.
     pub objects: Vec<ObjectState>,
-}
-
-/// A simulation that can describe its current state as a [`Snapshot`].
-pub trait Snapshotter {
-    /// Overwrites `out` with the current state (reusing its allocation).
-    fn snapshot(&self, out: &mut Snapshot);
 }
 
 #[cfg(test)]

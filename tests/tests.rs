@@ -31,6 +31,9 @@ mod parallel;
 // Learning: PPO and DQN on CartPole, determinism, checkpoints, multi-agent and Gaussian policies, train/eval commands.
 mod rl;
 
+// Episode files: round trips, damage and version errors, exact re-simulation, record/replay commands.
+mod replay;
+
 // The `synthgym` binary: subcommands, output and error messages.
 mod cli;
 

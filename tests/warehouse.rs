@@ -8,7 +8,7 @@ use synthgym::scenes::registry;
 use synthgym::scenes::warehouse::{
     Direction, GridAction, GridConfig, GridWarehouse, JointGridWarehouse, LayoutConfig, Mode, RewardType, Robot,
 };
-use synthgym::snapshot::{Class, Snapshot, Snapshotter};
+use synthgym::snapshot::{Class, Snapshot};
 
 fn scenario(name: &str) -> anyhow::Result<GridConfig> {
     let (layout, n_agents, queue, reward) = match name {
@@ -191,7 +191,7 @@ fn snapshots_list_every_object_with_its_class() -> anyhow::Result<()> {
     let mut env = GridWarehouse::new(GridConfig::rware("tiny", 2, 1.0))?;
     env.reset_state(Some(3))?;
     let mut snap = Snapshot::default();
-    env.snapshot(&mut snap);
+    ParallelEnv::snapshot(&env, &mut snap);
     let count = |c: Class| snap.objects.iter().filter(|o| o.class == c).count();
     assert_eq!(count(Class::Robot), 2);
     assert_eq!(count(Class::Goal), 2);

@@ -3,7 +3,7 @@
 
 use synthgym::env::{Action, Env, ParallelBuffers, ParallelEnv};
 use synthgym::scenes::warehouse::{ActionKind, JointPhysicsWarehouse, LayoutConfig, PhysicsConfig, PhysicsWarehouse, RewardType};
-use synthgym::snapshot::{Class, Snapshot, Snapshotter};
+use synthgym::snapshot::{Class, Snapshot};
 
 const FORWARD: Action<'static> = Action::Discrete(1);
 const LEFT: Action<'static> = Action::Discrete(2);
@@ -205,7 +205,7 @@ fn snapshots_follow_the_physics() -> anyhow::Result<()> {
     env.set_robot_pose(0, [0.5, 0.5], 0.0)?;
     step_all(&mut env, TOGGLE)?;
     let mut snap = Snapshot::default();
-    env.snapshot(&mut snap);
+    ParallelEnv::snapshot(&env, &mut snap);
     let robots: Vec<_> = snap.objects.iter().filter(|o| o.class == Class::Robot).collect();
     assert_eq!(robots.len(), 1);
     let shelves: Vec<_> = snap.objects.iter().filter(|o| matches!(o.class, Class::Shelf | Class::RequestedShelf)).collect();

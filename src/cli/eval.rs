@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
 
-use super::train::build_batch;
+use super::train::{build_batch, record_episodes};
 use crate::env::{Policy, RandomPolicy};
 use crate::rl::config::AgentsMode;
-use crate::rl::{checkpoint, evaluate, train::load_policy};
+use crate::rl::{EvalReport, checkpoint, evaluate, train::load_policy};
 
 /// Policies that need no training, for comparison.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -51,6 +51,10 @@ pub struct EvalArgs {
     /// Threads for candle's CPU kernels.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
+    /// Record the episodes to this episode file (`.json` for JSON) for `synthgym replay`;
+    /// episode k is reset with seed + k, so each replays on its own.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
 }
 
 /// Runs `synthgym eval`.
@@ -59,29 +63,48 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         bail!("--episodes must be at least 1");
     }
     let num_envs = args.num_envs.clamp(1, args.episodes);
-    let (report, env, name) = match (&args.run, args.baseline) {
+    let device = crate::rl::device(&args.device)?;
+    let (env, agents, ckpt) = match (&args.run, args.baseline) {
         (Some(run), _) => {
-            let device = crate::rl::device(&args.device)?;
             let ckpt = checkpoint::load(run, &device)?;
-            let env = args.env.clone().unwrap_or_else(|| ckpt.config.env.clone());
-            let mut batch = build_batch(&env, ckpt.config.agents, num_envs, 1)?;
-            let mut learner = load_policy(&ckpt, batch.as_ref(), &device).with_context(|| format!("loading {}", run.display()))?;
-            let policy = learner.policy(!args.stochastic);
-            let name = format!("{} ({})", policy.name(), ckpt.dir.display());
-            (evaluate(policy, batch.as_mut(), args.episodes, args.seed)?, env, name)
+            (args.env.clone().unwrap_or_else(|| ckpt.config.env.clone()), ckpt.config.agents, Some(ckpt))
         }
-        (None, Some(baseline)) => {
-            let env = args.env.clone().context("--baseline needs --env")?;
-            let mut batch = build_batch(&env, AgentsMode::Shared, num_envs, 1)?;
-            let mut policy: Box<dyn Policy> = match baseline {
-                Baseline::Random => Box::new(RandomPolicy::new(batch.action_space().clone(), args.seed)),
-                Baseline::Scripted => crate::scenes::scripted_policy(&env, args.seed)
-                    .with_context(|| format!("no scripted baseline for '{env}' (there is one for warehouse-grid and driving-highway ids)"))?,
-            };
-            let name = policy.name().to_owned();
-            (evaluate(policy.as_mut(), batch.as_mut(), args.episodes, args.seed)?, env, name)
-        }
+        (None, Some(_)) => (args.env.clone().context("--baseline needs --env")?, AgentsMode::Shared, None),
         (None, None) => bail!("pass a run directory or --baseline"),
+    };
+    let mut batch = build_batch(&env, agents, num_envs, 1)?;
+    let mut learner = match &ckpt {
+        Some(ckpt) => Some(load_policy(ckpt, batch.as_ref(), &device).with_context(|| format!("loading {}", ckpt.dir.display()))?),
+        None => None,
+    };
+    let mut baseline: Option<Box<dyn Policy>> = match args.baseline {
+        Some(Baseline::Random) => Some(Box::new(RandomPolicy::new(batch.action_space().clone(), args.seed))),
+        Some(Baseline::Scripted) => Some(
+            crate::scenes::scripted_policy(&env, args.seed)
+                .with_context(|| format!("no scripted baseline for '{env}' (there is one for warehouse-grid and driving-highway ids)"))?,
+        ),
+        None => None,
+    };
+    let policy: &mut dyn Policy = match (&mut learner, &mut baseline) {
+        (Some(l), _) => l.policy(!args.stochastic),
+        (None, Some(b)) => b.as_mut(),
+        (None, None) => bail!("pass a run directory or --baseline"),
+    };
+    let name = match &ckpt {
+        Some(c) => format!("{} ({})", policy.name(), c.dir.display()),
+        None => policy.name().to_owned(),
+    };
+    let report = match &args.record {
+        None => evaluate(policy, batch.as_mut(), args.episodes, args.seed)?,
+        Some(path) => {
+            let recording = record_episodes(&env, agents, policy, args.episodes, args.seed)?;
+            crate::replay::write(path, &recording)?;
+            eprintln!("recorded {} episodes to {}", recording.episodes.len(), path.display());
+            EvalReport {
+                returns: recording.episodes.iter().map(|e| e.episode_return()).collect(),
+                lengths: recording.episodes.iter().map(|e| e.steps.len() as u64).collect(),
+            }
+        }
     };
     let mut out = std::io::stdout().lock();
     writeln!(

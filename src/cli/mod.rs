@@ -6,6 +6,7 @@
 mod bench;
 mod envs;
 mod eval;
+mod replay;
 mod table;
 mod train;
 
@@ -32,6 +33,8 @@ pub enum Command {
     Train(train::TrainArgs),
     /// Evaluate a checkpoint (or a random or scripted baseline) for N episodes.
     Eval(eval::EvalArgs),
+    /// Summarise an episode file and check that it re-simulates exactly.
+    Replay(replay::ReplayArgs),
     /// Measure environment steps per second, single and vectorised, as a table.
     Bench(bench::BenchArgs),
 }
@@ -91,6 +94,7 @@ pub fn run(args: Args) -> ExitCode {
         Command::Envs(a) => envs::run(&a),
         Command::Train(a) => train::run(&a),
         Command::Eval(a) => eval::run(&a),
+        Command::Replay(a) => replay::run(&a),
         Command::Bench(a) => bench::run(&a),
     };
     match result {

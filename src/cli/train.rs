@@ -8,7 +8,8 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::env::vector::{AutoresetMode, Backend, SerialVecEnv, ThreadedVecEnv, VecEnv, make_vec};
-use crate::env::{Env, MakeOptions};
+use crate::env::{Env, MakeOptions, Policy};
+use crate::replay::{FORMAT_VERSION, RecordEnv, Recording, record};
 use crate::rl::config::AgentsMode;
 use crate::rl::train::Progress;
 use crate::rl::{AgentBatch, ParallelBatch, TrainConfig, TrainRun, VecBatch, checkpoint};
@@ -85,6 +86,15 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let mut batch = build_batch(&config.env, config.agents, config.num_envs, config.env_threads)?;
     let mut eval_batch = build_batch(&config.env, config.agents, config.eval.episodes.min(config.num_envs.max(1)), 1)?;
     let mut train = TrainRun::new(config.clone(), batch.as_ref(), &device, &run_dir, resume.as_ref())?;
+    if config.eval.record_episodes > 0 {
+        let (env, agents, count, seed) = (config.env.clone(), config.agents, config.eval.record_episodes, config.seed);
+        let dir = run_dir.join("episodes");
+        train.after_eval = Some(Box::new(move |policy: &mut dyn Policy, step: u64| {
+            let file = dir.join(format!("step-{step:010}.episodes"));
+            let recording = record_episodes(&env, agents, policy, count, seed.wrapping_add(step)).map_err(|e| format!("{e:#}"))?;
+            crate::replay::write(&file, &recording).map_err(|e| e.to_string())
+        }));
+    }
 
     let show = !args.quiet && std::io::stderr().is_terminal();
     let bar = ProgressBar::with_draw_target(Some(config.total_steps), if show { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() });
@@ -245,6 +255,40 @@ pub(super) fn build_batch(env: &str, agents: AgentsMode, num_envs: usize, thread
     }
     let backend = if threads > 1 { Backend::Threaded { num_threads: threads } } else { Backend::Serial };
     Ok(Box::new(VecBatch::new(make_vec(reg, env, num_envs, backend, AutoresetMode::SameStep, &options)?)?))
+}
+
+/// An env for the recorder: the multi-agent view where parameter sharing applies
+/// (as in [`build_batch`]), else the single-agent one.
+pub(super) fn record_env(env: &str, agents: AgentsMode) -> anyhow::Result<RecordEnv> {
+    if is_scene_file(env) {
+        let path = Path::new(env);
+        return Ok(if agents == AgentsMode::Shared { RecordEnv::multi(make_parallel_from_file(path)?) } else { RecordEnv::single(make_from_file(path)?) });
+    }
+    let reg = registry();
+    let options = MakeOptions::default();
+    Ok(if agents == AgentsMode::Shared && reg.spec(env)?.parallel_entry_point.is_some() {
+        RecordEnv::multi(reg.make_parallel(env, &options)?)
+    } else {
+        RecordEnv::single(reg.make(env, &options)?)
+    })
+}
+
+/// Records `episodes` episodes of `policy` in `env` (episode k reset with `seed + k`).
+pub(super) fn record_episodes(env: &str, agents: AgentsMode, policy: &mut dyn Policy, episodes: usize, seed: u64) -> anyhow::Result<Recording> {
+    let mut target = record_env(env, agents)?;
+    let seeds: Vec<u64> = (0..episodes as u64).map(|k| seed.wrapping_add(k)).collect();
+    // A guard for scene files without a step limit.
+    let logs = record(&mut target, policy, &seeds, 100_000)?;
+    Ok(Recording {
+        format_version: FORMAT_VERSION,
+        synthgym_version: env!("CARGO_PKG_VERSION").into(),
+        env: env.to_owned(),
+        scene: if is_scene_file(env) { Some(std::fs::read_to_string(env).with_context(|| format!("reading {env}"))?) } else { None },
+        policy: policy.name().to_owned(),
+        agents: target.agents(),
+        multi_agent: target.is_multi(),
+        episodes: logs,
+    })
 }
 
 fn vec_env(envs: Vec<Box<dyn Env>>, threads: usize) -> anyhow::Result<Box<dyn VecEnv>> {

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use super::{EnvError, Space};
+use crate::snapshot::Snapshot;
 
 /// An action, borrowed so that stepping allocates nothing.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -187,6 +188,13 @@ pub trait Env: Send {
     /// Advances one step with `action` and writes the next observation into `obs`.
     /// An action outside the action space is an [`EnvError::InvalidAction`].
     fn step(&mut self, action: Action<'_>, obs: &mut [f32]) -> Result<StepOutcome, EnvError>;
+
+    /// Writes the pose, shape and class of every object into `out`, for recorders and
+    /// renderers; returns `false` (leaving `out` alone) for envs without a scene.
+    fn snapshot(&self, out: &mut Snapshot) -> bool {
+        let _ = out;
+        false
+    }
 }
 
 impl<E: Env + ?Sized> Env for Box<E> {
@@ -204,6 +212,10 @@ impl<E: Env + ?Sized> Env for Box<E> {
 
     fn step(&mut self, action: Action<'_>, obs: &mut [f32]) -> Result<StepOutcome, EnvError> {
         (**self).step(action, obs)
+    }
+
+    fn snapshot(&self, out: &mut Snapshot) -> bool {
+        (**self).snapshot(out)
     }
 }
 

@@ -30,6 +30,13 @@ pub trait ParallelEnv: Send {
     /// An agent that terminates or truncates is reported once with its flag set and
     /// is inactive from the next step on.
     fn step(&mut self, actions: &[Action<'_>], out: &mut ParallelBuffers) -> Result<(), EnvError>;
+
+    /// Writes the pose, shape and class of every object into `out`, for recorders and
+    /// renderers; returns `false` (leaving `out` alone) for envs without a scene.
+    fn snapshot(&self, out: &mut crate::snapshot::Snapshot) -> bool {
+        let _ = out;
+        false
+    }
 }
 
 /// Per-agent outputs of a [`ParallelEnv`], allocated once and reused every step.

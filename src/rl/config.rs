@@ -135,11 +135,14 @@ pub struct EvalConfig {
     pub target_return: Option<f64>,
     /// Stop training once `target_return` is reached.
     pub stop_at_target: bool,
+    /// After each evaluation, record this many episodes of the current policy to
+    /// `<run dir>/episodes/step-<N>.episodes` for `synthgym replay` (0 = none).
+    pub record_episodes: usize,
 }
 
 impl Default for EvalConfig {
     fn default() -> Self {
-        Self { every_steps: 10_000, episodes: 10, deterministic: true, target_return: None, stop_at_target: false }
+        Self { every_steps: 10_000, episodes: 10, deterministic: true, target_return: None, stop_at_target: false, record_episodes: 0 }
     }
 }
 

@@ -190,8 +190,14 @@ pub struct TrainSummary {
     pub checkpoint: PathBuf,
 }
 
+/// Called after each evaluation with the evaluated policy and the env step (the CLI
+/// records episodes with it); an error stops the run.
+pub type EvalHook = Box<dyn FnMut(&mut dyn Policy, u64) -> std::result::Result<(), String>>;
+
 /// A training run in a run directory (`metrics.csv`, event files, `checkpoint/`).
 pub struct TrainRun {
+    /// Runs after every evaluation, if set.
+    pub after_eval: Option<EvalHook>,
     /// The config (saved with every checkpoint).
     pub config: TrainConfig,
     /// The learner.
@@ -217,7 +223,7 @@ impl TrainRun {
         let mut columns = vec!["episode_return", "episode_length", "eval_return_mean", "eval_return_std", "steps_per_second"];
         columns.extend_from_slice(Learner::columns(config.algo));
         let metrics = MetricsWriter::create(run_dir, &columns, resume.is_some()).map_err(RlError::io(run_dir))?;
-        Ok(Self { config, learner, run_dir: run_dir.to_owned(), metrics, recent: VecDeque::new(), solved_at, train_seconds, eval_count: 0 })
+        Ok(Self { after_eval: None, config, learner, run_dir: run_dir.to_owned(), metrics, recent: VecDeque::new(), solved_at, train_seconds, eval_count: 0 })
     }
 
     /// The checkpoint directory of this run.
@@ -300,7 +306,12 @@ impl TrainRun {
         self.eval_count += 1;
         let episodes = self.config.eval.episodes;
         let deterministic = self.config.eval.deterministic;
-        evaluate(self.learner.policy(deterministic), eval_batch, episodes, seed)
+        let report = evaluate(self.learner.policy(deterministic), eval_batch, episodes, seed)?;
+        if let Some(hook) = &mut self.after_eval {
+            let step = self.learner.global_step();
+            hook(self.learner.policy(deterministic), step).map_err(|reason| RlError::config("eval.record_episodes", reason))?;
+        }
+        Ok(report)
     }
 
     /// Writes the checkpoint now.

@@ -41,6 +41,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::env::{Action, BoxSpace, Env, EnvError, Info, ResetOptions, Space, StepOutcome, check_action, check_obs_len};
+use crate::snapshot::{Class, ObjectState, Shape, Snapshot};
 use crate::util::seed::{DEFAULT_SEED, rng_from_seed};
 
 /// Gravitational acceleration (m/s²).
@@ -69,6 +70,8 @@ pub const X_THRESHOLD: f64 = 2.4;
 #[derive(Debug, Clone)]
 pub struct CartPole {
     state: Option<[f64; 4]>,
+    /// Steps since the last reset (for snapshots).
+    steps: u64,
     steps_beyond_terminated: Option<u64>,
     rng: ChaCha8Rng,
     observation_space: Space,
@@ -92,6 +95,7 @@ impl CartPole {
         };
         Self {
             state: None,
+            steps: 0,
             steps_beyond_terminated: None,
             rng: rng_from_seed(DEFAULT_SEED),
             observation_space,
@@ -107,6 +111,7 @@ impl CartPole {
     /// Sets the state, e.g. to compare transitions with Gymnasium's.
     pub fn set_state(&mut self, state: [f64; 4]) {
         self.state = Some(state);
+        self.steps = 0;
         self.steps_beyond_terminated = None;
     }
 
@@ -146,6 +151,7 @@ impl Env for CartPole {
         }
         let state = [(); 4].map(|_| low + (high - low) * self.rng.random::<f64>());
         self.state = Some(state);
+        self.steps = 0;
         self.steps_beyond_terminated = None;
         Self::write_obs(&state, obs);
         Ok(Info::default())
@@ -166,6 +172,7 @@ impl Env for CartPole {
         // Euler integration (Gymnasium's default `kinematics_integrator`).
         let state = [x + TAU * x_dot, x_dot + TAU * xacc, theta + TAU * theta_dot, theta_dot + TAU * thetaacc];
         self.state = Some(state);
+        self.steps += 1;
         Self::write_obs(&state, obs);
 
         let [x, _, theta, _] = state;
@@ -181,5 +188,35 @@ impl Env for CartPole {
             1.0
         };
         Ok(StepOutcome { reward, terminated, truncated: false, info: Info::default() })
+    }
+
+    /// The cart (a box on the track, the track along x) and the pole (a cylinder
+    /// hinged on the cart's top, leaning by θ towards +x), both in the z = 0 plane.
+    fn snapshot(&self, out: &mut Snapshot) -> bool {
+        let [x, _, theta, _] = self.state.unwrap_or_default();
+        let (x, theta) = (x as f32, theta as f32);
+        let cart_half = [0.25, 0.15, 0.15];
+        let pivot = [x, 2.0 * cart_half[1], 0.0];
+        let half_len = LENGTH as f32;
+        out.step = self.steps;
+        out.time_s = self.steps as f64 * TAU;
+        out.objects.clear();
+        out.objects.push(ObjectState {
+            id: 1,
+            class: Class::Cart,
+            position: [x, cart_half[1], 0.0],
+            rotation: [0.0, 0.0, 0.0, 1.0],
+            shape: Shape::Cuboid { half_extents: cart_half },
+        });
+        // Rotating the up axis by -θ about z points it along (sin θ, cos θ).
+        let (s, c) = (-theta * 0.5).sin_cos();
+        out.objects.push(ObjectState {
+            id: 2,
+            class: Class::Pole,
+            position: [pivot[0] + half_len * theta.sin(), pivot[1] + half_len * theta.cos(), 0.0],
+            rotation: [0.0, 0.0, s, c],
+            shape: Shape::Cylinder { radius: 0.05, half_height: half_len },
+        });
+        true
     }
 }

@@ -86,4 +86,8 @@ impl<E: Env> Env for EpisodeStatistics<E> {
         }
         Ok(out)
     }
+
+    fn snapshot(&self, out: &mut crate::snapshot::Snapshot) -> bool {
+        self.env.snapshot(out)
+    }
 }

@@ -115,6 +115,10 @@ impl<E: Env> Env for NormalizeObservation<E> {
         self.normalize(obs);
         Ok(out)
     }
+
+    fn snapshot(&self, out: &mut crate::snapshot::Snapshot) -> bool {
+        self.env.snapshot(out)
+    }
 }
 
 #[cfg(test)]

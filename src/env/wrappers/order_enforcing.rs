@@ -48,4 +48,8 @@ impl<E: Env> Env for OrderEnforcing<E> {
         }
         self.env.step(action, obs)
     }
+
+    fn snapshot(&self, out: &mut crate::snapshot::Snapshot) -> bool {
+        self.env.snapshot(out)
+    }
 }

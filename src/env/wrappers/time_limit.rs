@@ -64,4 +64,8 @@ impl<E: Env> Env for TimeLimit<E> {
         }
         Ok(out)
     }
+
+    fn snapshot(&self, out: &mut crate::snapshot::Snapshot) -> bool {
+        self.env.snapshot(out)
+    }
 }

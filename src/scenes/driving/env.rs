@@ -12,7 +12,7 @@ use super::vehicle::{Driver, LENGTH, MAX_SPEED, NeighbourIndex, Vehicle, WIDTH, 
 use crate::env::{
     Action, BoxSpace, Env, EnvError, Info, ParallelBuffers, ParallelEnv, ResetOptions, Space, StepOutcome, check_action, check_obs_len,
 };
-use crate::snapshot::{Class, ObjectState, Shape, Snapshot, Snapshotter};
+use crate::snapshot::{Class, ObjectState, Shape, Snapshot};
 use crate::util::seed::{DEFAULT_SEED, rng_from_seed};
 
 /// Kinematics features per vehicle: presence, x, y, vx, vy, cos h, sin h.
@@ -605,44 +605,6 @@ impl DrivingEnv {
     }
 }
 
-impl Snapshotter for DrivingEnv {
-    fn snapshot(&self, out: &mut Snapshot) {
-        out.objects.clear();
-        out.time_s = self.time;
-        out.step = (self.time * self.cfg.policy_frequency as f64).round() as u64;
-        // Road plane (x, y) maps to the world's (x, z); yaw 0 faces +z.
-        let yaw = |heading: f64| (std::f64::consts::FRAC_PI_2 - heading) as f32;
-        let mut id = 0;
-        for (_, lane) in self.net.lanes() {
-            let pieces = match lane.geometry {
-                Geometry::Straight { .. } => 1,
-                Geometry::Circular { .. } => 8,
-            };
-            let len = lane.length().abs().min(2_000.0);
-            for k in 0..pieces {
-                let s = (k as f64 + 0.5) * len / pieces as f64;
-                let p = lane.position(s, 0.0);
-                out.objects.push(ObjectState {
-                    id,
-                    class: Class::Road,
-                    position: [p[0] as f32, -0.01, p[1] as f32],
-                    rotation: ObjectState::yaw(yaw(lane.heading_at(s))),
-                    shape: Shape::Cuboid { half_extents: [lane.width as f32 / 2.0, 0.01, (len / pieces as f64 / 2.0) as f32] },
-                });
-                id += 1;
-            }
-        }
-        for (i, v) in self.vehicles.iter().enumerate() {
-            out.objects.push(ObjectState {
-                id: id + v.id,
-                class: if i < self.n_egos { Class::EgoVehicle } else { Class::Vehicle },
-                position: [v.position[0] as f32, 0.75, v.position[1] as f32],
-                rotation: ObjectState::yaw(yaw(v.heading)),
-                shape: Shape::Cuboid { half_extents: [WIDTH as f32 / 2.0, 0.75, LENGTH as f32 / 2.0] },
-            });
-        }
-    }
-}
 
 impl ParallelEnv for DrivingEnv {
     fn possible_agents(&self) -> &[String] {
@@ -701,6 +663,44 @@ impl ParallelEnv for DrivingEnv {
             out.infos[i] = self.info(i);
         }
         Ok(())
+    }
+
+    fn snapshot(&self, out: &mut Snapshot) -> bool {
+        out.objects.clear();
+        out.time_s = self.time;
+        out.step = (self.time * self.cfg.policy_frequency as f64).round() as u64;
+        // Road plane (x, y) maps to the world's (x, z); yaw 0 faces +z.
+        let yaw = |heading: f64| (std::f64::consts::FRAC_PI_2 - heading) as f32;
+        let mut id = 0;
+        for (_, lane) in self.net.lanes() {
+            let pieces = match lane.geometry {
+                Geometry::Straight { .. } => 1,
+                Geometry::Circular { .. } => 8,
+            };
+            let len = lane.length().abs().min(2_000.0);
+            for k in 0..pieces {
+                let s = (k as f64 + 0.5) * len / pieces as f64;
+                let p = lane.position(s, 0.0);
+                out.objects.push(ObjectState {
+                    id,
+                    class: Class::Road,
+                    position: [p[0] as f32, -0.01, p[1] as f32],
+                    rotation: ObjectState::yaw(yaw(lane.heading_at(s))),
+                    shape: Shape::Cuboid { half_extents: [lane.width as f32 / 2.0, 0.01, (len / pieces as f64 / 2.0) as f32] },
+                });
+                id += 1;
+            }
+        }
+        for (i, v) in self.vehicles.iter().enumerate() {
+            out.objects.push(ObjectState {
+                id: id + v.id,
+                class: if i < self.n_egos { Class::EgoVehicle } else { Class::Vehicle },
+                position: [v.position[0] as f32, 0.75, v.position[1] as f32],
+                rotation: ObjectState::yaw(yaw(v.heading)),
+                shape: Shape::Cuboid { half_extents: [WIDTH as f32 / 2.0, 0.75, LENGTH as f32 / 2.0] },
+            });
+        }
+        true
     }
 }
 
@@ -780,13 +780,12 @@ impl Env for JointDrivingEnv {
         let truncated = self.inner.truncated() && !terminated;
         Ok(StepOutcome { reward, terminated, truncated, info: self.inner.info(0) })
     }
-}
 
-impl Snapshotter for JointDrivingEnv {
-    fn snapshot(&self, out: &mut Snapshot) {
-        self.inner.snapshot(out);
+    fn snapshot(&self, out: &mut Snapshot) -> bool {
+        ParallelEnv::snapshot(&self.inner, out)
     }
 }
+
 
 #[cfg(test)]
 mod tests {

@@ -16,7 +16,7 @@ use rand_chacha::ChaCha8Rng;
 use super::config::{GridConfig, LayoutConfig, RewardType};
 use super::layout::Layout;
 use crate::env::{Action, BoxSpace, EnvError, Info, ParallelBuffers, ParallelEnv, ResetOptions, Space, check_action, check_obs_len};
-use crate::snapshot::{Class, ObjectState, Shape, Snapshot, Snapshotter};
+use crate::snapshot::{Class, ObjectState, Shape, Snapshot};
 use crate::util::seed::{DEFAULT_SEED, rng_from_seed};
 
 /// rware's actions, in `Discrete(5)` order.
@@ -828,34 +828,6 @@ impl GridWarehouse {
     }
 }
 
-impl Snapshotter for GridWarehouse {
-    fn snapshot(&self, out: &mut Snapshot) {
-        out.step = self.steps;
-        out.time_s = self.steps as f64;
-        out.objects.clear();
-        let mut id = super::push_floor_and_goals(&self.layout, out);
-        for (i, &(x, y)) in self.shelves.iter().enumerate() {
-            let carried = self.robots.iter().any(|r| r.carrying == Some(i));
-            out.objects.push(ObjectState {
-                id: id + i as u32,
-                class: if self.requested[i] { Class::RequestedShelf } else { Class::Shelf },
-                position: [x as f32 + 0.5, if carried { 0.75 } else { 0.6 }, y as f32 + 0.5],
-                rotation: ObjectState::yaw(0.0),
-                shape: Shape::Cuboid { half_extents: [0.4, 0.5, 0.4] },
-            });
-        }
-        id += self.shelves.len() as u32;
-        for (i, r) in self.robots.iter().enumerate() {
-            out.objects.push(ObjectState {
-                id: id + i as u32,
-                class: Class::Robot,
-                position: [r.x as f32 + 0.5, 0.1, r.y as f32 + 0.5],
-                rotation: ObjectState::yaw(r.dir.yaw()),
-                shape: Shape::Cylinder { radius: 0.35, half_height: 0.1 },
-            });
-        }
-    }
-}
 
 impl ParallelEnv for GridWarehouse {
     fn possible_agents(&self) -> &[String] {
@@ -911,5 +883,33 @@ impl ParallelEnv for GridWarehouse {
             out.infos[i] = info;
         }
         Ok(())
+    }
+
+    fn snapshot(&self, out: &mut Snapshot) -> bool {
+        out.step = self.steps;
+        out.time_s = self.steps as f64;
+        out.objects.clear();
+        let mut id = super::push_floor_and_goals(&self.layout, out);
+        for (i, &(x, y)) in self.shelves.iter().enumerate() {
+            let carried = self.robots.iter().any(|r| r.carrying == Some(i));
+            out.objects.push(ObjectState {
+                id: id + i as u32,
+                class: if self.requested[i] { Class::RequestedShelf } else { Class::Shelf },
+                position: [x as f32 + 0.5, if carried { 0.75 } else { 0.6 }, y as f32 + 0.5],
+                rotation: ObjectState::yaw(0.0),
+                shape: Shape::Cuboid { half_extents: [0.4, 0.5, 0.4] },
+            });
+        }
+        id += self.shelves.len() as u32;
+        for (i, r) in self.robots.iter().enumerate() {
+            out.objects.push(ObjectState {
+                id: id + i as u32,
+                class: Class::Robot,
+                position: [r.x as f32 + 0.5, 0.1, r.y as f32 + 0.5],
+                rotation: ObjectState::yaw(r.dir.yaw()),
+                shape: Shape::Cylinder { radius: 0.35, half_height: 0.1 },
+            });
+        }
+        true
     }
 }

@@ -50,7 +50,7 @@ pub use layout::Layout;
 pub use physics::{JointPhysicsWarehouse, PhysicsWarehouse};
 
 use crate::env::{Action, Env, EnvError, Info, ResetOptions, Space, StepOutcome, check_action, check_obs_len};
-use crate::snapshot::{Snapshot, Snapshotter};
+use crate::snapshot::Snapshot;
 
 /// The single-agent view of a [`GridWarehouse`]: one controller for every robot
 /// (joint action, concatenated observations, summed reward), as rware is used from
@@ -130,13 +130,12 @@ impl Env for JointGridWarehouse {
         let reward = self.rewards.iter().sum();
         Ok(StepOutcome { reward, terminated: false, truncated, info: self.inner.info() })
     }
-}
 
-impl Snapshotter for JointGridWarehouse {
-    fn snapshot(&self, out: &mut Snapshot) {
-        self.inner.snapshot(out);
+    fn snapshot(&self, out: &mut Snapshot) -> bool {
+        crate::env::ParallelEnv::snapshot(&self.inner, out)
     }
 }
+
 
 /// Pushes the floor and the goal stations of `layout` into a snapshot (ids 0, 1, …)
 /// and returns the next free id. Shared by the grid and physics warehouses.

@@ -24,7 +24,7 @@ use crate::env::{
 };
 use crate::sim::plugin::{Physics, SimPlugin, SimSystems};
 use crate::sim::{Groups, Handle, LidarConfig, SimWorld};
-use crate::snapshot::{Class, ObjectState, Shape, Snapshot, Snapshotter};
+use crate::snapshot::{Class, ObjectState, Shape, Snapshot};
 use crate::util::seed::{DEFAULT_SEED, rng_from_seed};
 
 /// Collision layer of robots.
@@ -652,40 +652,6 @@ impl PhysicsWarehouse {
     }
 }
 
-impl Snapshotter for PhysicsWarehouse {
-    fn snapshot(&self, out: &mut Snapshot) {
-        let world = &self.world;
-        let physics = &world.resource::<Physics>().0;
-        let shelves = world.resource::<Shelves>();
-        let layout = &world.resource::<Floor>().layout;
-        let steps = world.resource::<StepOutputs>().steps;
-        out.step = steps;
-        out.time_s = steps as f64 * self.cfg.dt as f64;
-        out.objects.clear();
-        let mut id = super::push_floor_and_goals(layout, out);
-        for (s, &handle) in shelves.handles.iter().enumerate() {
-            out.objects.push(ObjectState {
-                id: id + s as u32,
-                class: if shelves.requested[s] { Class::RequestedShelf } else { Class::Shelf },
-                position: physics.position(handle),
-                rotation: ObjectState::yaw(physics.yaw(handle)),
-                shape: Shape::Cuboid { half_extents: SHELF_HALF },
-            });
-        }
-        id += shelves.handles.len() as u32;
-        for (i, &e) in self.robots.iter().enumerate() {
-            if let Some(r) = world.get::<RobotBody>(e) {
-                out.objects.push(ObjectState {
-                    id: id + i as u32,
-                    class: Class::Robot,
-                    position: physics.position(r.handle),
-                    rotation: ObjectState::yaw(physics.yaw(r.handle)),
-                    shape: Shape::Cylinder { radius: ROBOT_RADIUS, half_height: ROBOT_HALF_HEIGHT },
-                });
-            }
-        }
-    }
-}
 
 impl ParallelEnv for PhysicsWarehouse {
     fn possible_agents(&self) -> &[String] {
@@ -738,6 +704,40 @@ impl ParallelEnv for PhysicsWarehouse {
             out.infos[i] = info;
         }
         Ok(())
+    }
+
+    fn snapshot(&self, out: &mut Snapshot) -> bool {
+        let world = &self.world;
+        let physics = &world.resource::<Physics>().0;
+        let shelves = world.resource::<Shelves>();
+        let layout = &world.resource::<Floor>().layout;
+        let steps = world.resource::<StepOutputs>().steps;
+        out.step = steps;
+        out.time_s = steps as f64 * self.cfg.dt as f64;
+        out.objects.clear();
+        let mut id = super::push_floor_and_goals(layout, out);
+        for (s, &handle) in shelves.handles.iter().enumerate() {
+            out.objects.push(ObjectState {
+                id: id + s as u32,
+                class: if shelves.requested[s] { Class::RequestedShelf } else { Class::Shelf },
+                position: physics.position(handle),
+                rotation: ObjectState::yaw(physics.yaw(handle)),
+                shape: Shape::Cuboid { half_extents: SHELF_HALF },
+            });
+        }
+        id += shelves.handles.len() as u32;
+        for (i, &e) in self.robots.iter().enumerate() {
+            if let Some(r) = world.get::<RobotBody>(e) {
+                out.objects.push(ObjectState {
+                    id: id + i as u32,
+                    class: Class::Robot,
+                    position: physics.position(r.handle),
+                    rotation: ObjectState::yaw(physics.yaw(r.handle)),
+                    shape: Shape::Cylinder { radius: ROBOT_RADIUS, half_height: ROBOT_HALF_HEIGHT },
+                });
+            }
+        }
+        true
     }
 }
 
@@ -810,10 +810,9 @@ impl Env for JointPhysicsWarehouse {
         let reward = self.inner.rewards().iter().sum();
         Ok(StepOutcome { reward, terminated: false, truncated, info: self.inner.info() })
     }
-}
 
-impl Snapshotter for JointPhysicsWarehouse {
-    fn snapshot(&self, out: &mut Snapshot) {
-        self.inner.snapshot(out);
+    fn snapshot(&self, out: &mut Snapshot) -> bool {
+        ParallelEnv::snapshot(&self.inner, out)
     }
 }
+

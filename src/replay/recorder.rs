@@ -1,0 +1,248 @@
+//! Recording episodes of a [`Policy`] and re-simulating them from seed + actions.
+//!
+//! [`RecordEnv`] drives single-agent ([`Env`]) and multi-agent ([`ParallelEnv`])
+//! environments alike. Episode `k` of a recording is reset with its own seed, so any
+//! episode replays on its own: [`resimulate`] resets with the recorded seed, applies the
+//! recorded actions, and checks rewards, flags, observations (by hash) and snapshots
+//! step by step, reporting the first step that differs.
+
+use super::format::{ActionLog, EpisodeLog, ReplayError, StepLog, hash_f32};
+use crate::env::vector::ActionBuffer;
+use crate::env::{Action, Env, EnvError, Info, ParallelBuffers, ParallelEnv, Policy, Space};
+use crate::snapshot::Snapshot;
+
+/// An environment the recorder can drive.
+pub enum RecordEnv {
+    /// A single-agent env (one row).
+    Single {
+        /// The env.
+        env: Box<dyn Env>,
+        /// Its current observation.
+        obs: Vec<f32>,
+        /// The last step's reward and flags.
+        last: (f32, bool, bool, Info),
+    },
+    /// A multi-agent env (one row per agent).
+    Multi {
+        /// The env.
+        env: Box<dyn ParallelEnv>,
+        /// Its per-agent buffers.
+        bufs: ParallelBuffers,
+        /// All agents' observations, concatenated.
+        rows: Vec<f32>,
+        /// A valid action per agent, sent for inactive agents (whose actions are ignored).
+        idle: Vec<ActionLog>,
+    },
+}
+
+impl RecordEnv {
+    /// Wraps a single-agent env.
+    pub fn single(env: Box<dyn Env>) -> Self {
+        let obs = vec![0.0; env.observation_space().flat_dim()];
+        RecordEnv::Single { env, obs, last: (0.0, false, false, Info::default()) }
+    }
+
+    /// Wraps a multi-agent env.
+    pub fn multi(env: Box<dyn ParallelEnv>) -> Self {
+        let bufs = ParallelBuffers::for_env(env.as_ref());
+        let idle = (0..env.possible_agents().len()).map(|i| env.action_space(i).map_or(ActionLog::None, idle_action)).collect();
+        RecordEnv::Multi { env, bufs, rows: Vec::new(), idle }
+    }
+
+    /// Whether this is the multi-agent (parallel) view.
+    pub fn is_multi(&self) -> bool {
+        matches!(self, RecordEnv::Multi { .. })
+    }
+
+    /// Agent names (`agent_0` for a single-agent env).
+    pub fn agents(&self) -> Vec<String> {
+        match self {
+            RecordEnv::Single { .. } => vec!["agent_0".into()],
+            RecordEnv::Multi { env, .. } => env.possible_agents().to_vec(),
+        }
+    }
+
+    /// The action space of agent 0 (the policy's action space).
+    pub fn action_space(&self) -> Option<&Space> {
+        match self {
+            RecordEnv::Single { env, .. } => Some(env.action_space()),
+            RecordEnv::Multi { env, .. } => env.action_space(0),
+        }
+    }
+
+    fn num_rows(&self) -> usize {
+        match self {
+            RecordEnv::Single { .. } => 1,
+            RecordEnv::Multi { bufs, .. } => bufs.num_agents(),
+        }
+    }
+
+    fn reset(&mut self, seed: u64) -> Result<(), ReplayError> {
+        match self {
+            RecordEnv::Single { env, obs, last } => {
+                let info = env.reset(Some(seed), None, obs)?;
+                *last = (0.0, false, false, info);
+            }
+            RecordEnv::Multi { env, bufs, rows, .. } => {
+                env.reset(Some(seed), None, bufs)?;
+                rows.clear();
+                bufs.obs.iter().for_each(|o| rows.extend_from_slice(o));
+            }
+        }
+        Ok(())
+    }
+
+    fn obs_rows(&self) -> &[f32] {
+        match self {
+            RecordEnv::Single { obs, .. } => obs,
+            RecordEnv::Multi { rows, .. } => rows,
+        }
+    }
+
+    fn active(&self) -> Vec<bool> {
+        match self {
+            RecordEnv::Single { .. } => vec![true],
+            RecordEnv::Multi { bufs, .. } => bufs.active.clone(),
+        }
+    }
+
+    fn step(&mut self, actions: &[ActionLog]) -> Result<(), ReplayError> {
+        match self {
+            RecordEnv::Single { env, obs, last } => {
+                let action = actions.first().and_then(as_action).ok_or_else(|| EnvError::InvalidAction { action: "none".into(), space: env.action_space().to_string() })?;
+                let out = env.step(action, obs)?;
+                *last = (out.reward, out.terminated, out.truncated, out.info);
+            }
+            RecordEnv::Multi { env, bufs, rows, idle } => {
+                let acts: Vec<Action<'_>> = actions.iter().zip(idle.iter()).filter_map(|(a, i)| as_action(a).or_else(|| as_action(i))).collect();
+                env.step(&acts, bufs)?;
+                rows.clear();
+                bufs.obs.iter().for_each(|o| rows.extend_from_slice(o));
+            }
+        }
+        Ok(())
+    }
+
+    fn outcome(&self) -> (Vec<f32>, Vec<bool>, Vec<bool>, Vec<(u32, String, f64)>) {
+        let events = |agent: u32, info: &Info| info.values.iter().map(|(k, v)| (agent, k.to_owned(), v)).collect::<Vec<_>>();
+        match self {
+            RecordEnv::Single { last, .. } => (vec![last.0], vec![last.1], vec![last.2], events(0, &last.3)),
+            RecordEnv::Multi { bufs, .. } => (
+                bufs.rewards.clone(),
+                bufs.terminated.clone(),
+                bufs.truncated.clone(),
+                bufs.infos.iter().enumerate().flat_map(|(i, info)| events(i as u32, info)).collect(),
+            ),
+        }
+    }
+
+    fn episode_over(&self) -> bool {
+        match self {
+            RecordEnv::Single { last, .. } => last.1 || last.2,
+            RecordEnv::Multi { bufs, .. } => bufs.all_done(),
+        }
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        let mut s = Snapshot::default();
+        match self {
+            RecordEnv::Single { env, .. } => env.snapshot(&mut s),
+            RecordEnv::Multi { env, .. } => env.snapshot(&mut s),
+        };
+        s
+    }
+}
+
+/// A valid action of `space` (its first discrete value, or zeros clamped into a box).
+fn idle_action(space: &Space) -> ActionLog {
+    match space {
+        Space::Discrete { start, .. } => ActionLog::Discrete(*start),
+        Space::MultiDiscrete { nvec } => ActionLog::MultiDiscrete(vec![0; nvec.len()]),
+        Space::Box(b) => ActionLog::Continuous(b.low().iter().zip(b.high()).map(|(l, h)| 0f32.clamp(*l, *h)).collect()),
+        Space::Dict(_) => ActionLog::None,
+    }
+}
+
+fn as_action(a: &ActionLog) -> Option<Action<'_>> {
+    match a {
+        ActionLog::None => None,
+        ActionLog::Discrete(x) => Some(Action::Discrete(*x)),
+        ActionLog::MultiDiscrete(v) => Some(Action::MultiDiscrete(v)),
+        ActionLog::Continuous(v) => Some(Action::Continuous(v)),
+    }
+}
+
+/// The action of row `row` in `buf` as an owned log entry.
+fn row_action(buf: &ActionBuffer, row: usize, rows: usize) -> ActionLog {
+    match buf {
+        ActionBuffer::Discrete(a) => ActionLog::Discrete(a[row]),
+        ActionBuffer::MultiDiscrete(a) => {
+            let w = a.len() / rows.max(1);
+            ActionLog::MultiDiscrete(a[row * w..(row + 1) * w].to_vec())
+        }
+        ActionBuffer::Continuous(a) => {
+            let w = a.len() / rows.max(1);
+            ActionLog::Continuous(a[row * w..(row + 1) * w].to_vec())
+        }
+    }
+}
+
+/// Runs `policy` for one episode per seed in `seeds`, recording every step.
+/// Episodes stop after `max_steps` steps at the latest (a guard for envs without a time limit).
+pub fn record(env: &mut RecordEnv, policy: &mut dyn Policy, seeds: &[u64], max_steps: usize) -> Result<Vec<EpisodeLog>, ReplayError> {
+    let space = env.action_space().cloned().ok_or_else(|| EnvError::InvalidConfig { what: "env".into(), reason: "it has no agents".into() })?;
+    let rows = env.num_rows();
+    let mut actions = ActionBuffer::new(&space, rows)?;
+    let mut episodes = Vec::with_capacity(seeds.len());
+    for &seed in seeds {
+        env.reset(seed)?;
+        let mut log = EpisodeLog { seed, initial: env.snapshot(), initial_obs_hash: hash_f32(env.obs_rows(), 0), steps: Vec::new() };
+        while !env.episode_over() && log.steps.len() < max_steps {
+            let active = env.active();
+            policy.act(env.obs_rows(), &active, &mut actions)?;
+            let step_actions: Vec<ActionLog> = (0..rows).map(|r| if active[r] { row_action(&actions, r, rows) } else { ActionLog::None }).collect();
+            env.step(&step_actions)?;
+            let (rewards, terminated, truncated, events) = env.outcome();
+            log.steps.push(StepLog { actions: step_actions, rewards, terminated, truncated, events, snapshot: env.snapshot(), obs_hash: hash_f32(env.obs_rows(), 0) });
+        }
+        episodes.push(log);
+    }
+    Ok(episodes)
+}
+
+/// Replays every episode from its seed and actions, checking that rewards, flags,
+/// observations and snapshots come out exactly as recorded.
+pub fn resimulate(env: &mut RecordEnv, episodes: &[EpisodeLog]) -> Result<(), ReplayError> {
+    for (e, ep) in episodes.iter().enumerate() {
+        let diverged = |step: usize, what: String| ReplayError::Diverged { episode: e, step, what };
+        env.reset(ep.seed)?;
+        if env.snapshot() != ep.initial {
+            return Err(diverged(0, "the scene after the reset differs".into()));
+        }
+        if hash_f32(env.obs_rows(), 0) != ep.initial_obs_hash {
+            return Err(diverged(0, "the first observation differs".into()));
+        }
+        for (t, step) in ep.steps.iter().enumerate() {
+            env.step(&step.actions).map_err(|err| diverged(t + 1, format!("the env rejected the recorded actions: {err}")))?;
+            let (rewards, terminated, truncated, _) = env.outcome();
+            if rewards != step.rewards {
+                return Err(diverged(t + 1, format!("rewards {rewards:?}, recorded {:?}", step.rewards)));
+            }
+            if terminated != step.terminated || truncated != step.truncated {
+                return Err(diverged(t + 1, "termination or truncation differs".into()));
+            }
+            if hash_f32(env.obs_rows(), 0) != step.obs_hash {
+                return Err(diverged(t + 1, "the observation differs".into()));
+            }
+            let snap = env.snapshot();
+            if snap != step.snapshot {
+                let first = snap.objects.iter().zip(&step.snapshot.objects).position(|(a, b)| a != b);
+                return Err(diverged(t + 1, match first {
+                    Some(i) => format!("object {} differs: {:?}, recorded {:?}", i, snap.objects[i], step.snapshot.objects[i]),
+                    None => format!("{} objects, recorded {}", snap.objects.len(), step.snapshot.objects.len()),
+                }));
+            }
+        }
+    }
+    Ok(())
+}
