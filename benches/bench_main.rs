@@ -64,5 +64,45 @@ fn vector_env(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, single_env, vector_env);
+/// The learner's hot loops: GAE over a PPO rollout, policy inference for a batch of
+/// 8 observations (one rollout step), and one PPO-sized forward/backward + Adam step.
+fn rl(c: &mut Criterion) {
+    use candle_core::{DType, Device, Tensor};
+    use synthgym::rl::buffer::RolloutBuffer;
+    use synthgym::rl::config::NetConfig;
+    use synthgym::rl::nets::{Mlp, ParamStore};
+    use synthgym::rl::optim::{Adam, AdamConfig};
+
+    let mut group = c.benchmark_group("rl");
+    let (steps, rows) = (2048, 8);
+    let mut buf = RolloutBuffer::new(steps, rows, 4, 1);
+    buf.valid.fill(true);
+    buf.rewards.fill(1.0);
+    group.throughput(Throughput::Elements((steps * rows) as u64));
+    group.bench_function("gae_2048x8", |b| b.iter(|| buf.compute_advantages(black_box(&[0.5; 8]), 0.99, 0.95)));
+
+    let net = NetConfig::default();
+    let mut params = ParamStore::new(&Device::Cpu);
+    let mut rng = rng_from_seed(0);
+    let (Ok(mlp), Ok(x8), Ok(x256)) = (
+        Mlp::new(&mut params, "actor", 4, &net.hidden, 2, net.activation, 0.01, &mut rng),
+        Tensor::ones((8, 4), DType::F32, &Device::Cpu),
+        Tensor::ones((256, 4), DType::F32, &Device::Cpu),
+    ) else {
+        return;
+    };
+    group.throughput(Throughput::Elements(8));
+    group.bench_function("mlp64x64_forward_batch8", |b| b.iter(|| mlp.run(black_box(&x8)).and_then(|y| Ok(y.flatten_all()?.to_vec1::<f32>()?))));
+    let Ok(mut adam) = Adam::new(&params, AdamConfig::default()) else { return };
+    group.throughput(Throughput::Elements(256));
+    group.bench_function("mlp64x64_update_batch256", |b| {
+        b.iter(|| -> Result<f64, synthgym::rl::RlError> {
+            let loss = mlp.run(&x256)?.sqr()?.mean_all()?;
+            adam.clip_and_step(&loss.backward()?, 1e-4, Some(0.5))
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, single_env, vector_env, rl);
 criterion_main!(benches);

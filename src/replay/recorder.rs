@@ -123,7 +123,8 @@ impl RecordEnv {
         Ok(())
     }
 
-    fn outcome(&self) -> (Vec<f32>, Vec<bool>, Vec<bool>, Vec<(u32, String, f64)>) {
+    /// Rewards, terminated and truncated flags, and events of the last step, per agent.
+    fn outcome(&self) -> Outcome {
         let events = |agent: u32, info: &Info| info.values.iter().map(|(k, v)| (agent, k.to_owned(), v)).collect::<Vec<_>>();
         match self {
             RecordEnv::Single { last, .. } => (vec![last.0], vec![last.1], vec![last.2], events(0, &last.3)),
@@ -162,6 +163,9 @@ fn idle_action(space: &Space) -> ActionLog {
         Space::Dict(_) => ActionLog::None,
     }
 }
+
+/// Per-agent rewards, terminated flags, truncated flags and `(agent, name, value)` events.
+type Outcome = (Vec<f32>, Vec<bool>, Vec<bool>, Vec<(u32, String, f64)>);
 
 fn as_action(a: &ActionLog) -> Option<Action<'_>> {
     match a {

@@ -96,7 +96,8 @@ mod tests {
         n.update(&[1.0, 100.0, 3.0, 100.0, 5.0, 1e9], &[true, true, false]);
         let mut out = [0.0; 2];
         n.normalize(&[2.0, 100.0], &mut out);
-        assert!(out[0].abs() < 1e-3 && out[1].abs() < 1e-3, "{out:?}");
+        // Gymnasium's initial count of 1e-4 pulls the mean a hair towards 0.
+        assert!(out[0].abs() < 1e-3 && out[1].abs() < 1e-2, "{out:?}");
         n.normalize(&[1e6, 100.0], &mut out);
         assert_eq!(out[0], 10.0);
         let mut m = ObsNormalizer::new(2, true);
