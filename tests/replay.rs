@@ -121,6 +121,15 @@ fn damaged_or_foreign_files_give_clear_errors() -> anyhow::Result<()> {
     let mut flipped = bytes.clone();
     flipped[30] ^= 0xff;
     assert!(err_of(&flipped)?.contains("checksum mismatch"));
+    // A crafted length must not overflow or slice out of range; trailing bytes are corruption.
+    let mut crafted = bytes[..20].to_vec();
+    crafted[12..20].copy_from_slice(&u64::MAX.to_le_bytes());
+    crafted.extend_from_slice(&[0; 8]);
+    assert!(err_of(&crafted)?.contains("impossible payload length"));
+    let mut trailing = bytes.clone();
+    trailing.push(0);
+    assert!(err_of(&trailing)?.contains("1 unexpected bytes after the checksum"));
+    assert!(err_of(&bytes[..15])?.contains("truncated"));
     // Not an episode file at all, and JSON from another version.
     assert!(err_of(b"hello")?.contains("not a synthgym episode file"));
     assert!(err_of(br#"{"format_version": 2, "episodes": []}"#)?.contains("episode format version 2"));
@@ -139,6 +148,13 @@ fn eval_records_and_replay_verifies() -> anyhow::Result<()> {
     let text = String::from_utf8(out.stdout)?;
     assert!(out.status.success() && text.contains("scripted on warehouse-grid-tiny-2ag-v0 (2 agent(s)), 2 episode(s)"), "{text}");
     assert!(text.contains("all 2 episode(s) reproduce exactly"), "{text}");
+    // A recording cut short (its last step removed) no longer passes.
+    let full = read(&path)?;
+    let mut cut = full.clone();
+    cut.episodes[0].steps.pop();
+    let steps = cut.episodes[0].steps.len();
+    let err = resimulate(&mut env_for("warehouse-grid-tiny-2ag-v0", true)?, &cut.episodes).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(err.contains(&format!("episode 0 diverges at step {steps}")) && err.contains("goes on"), "{err}");
     // A recording whose rewards were tampered with fails verification with exit code 2.
     let mut rec = read(&path)?;
     rec.episodes[1].steps[3].rewards[0] += 1.0;

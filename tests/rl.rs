@@ -152,7 +152,21 @@ fn joint_multi_discrete_and_gaussian_policies_train() -> anyhow::Result<()> {
     for (id, agents) in [("warehouse-grid-tiny-2ag-v0", "joint"), ("warehouse-physics-tiny-1ag-continuous-v0", "shared")] {
         let config = agent_config(
             "ppo-cartpole.toml",
-            &[&format!("env={id}"), &format!("agents={agents}"), "total_steps=64", "num_envs=2", "ppo.num_steps=32", "ppo.minibatch_size=16", "ppo.update_epochs=2", "eval.every_steps=0", "eval.episodes=1", "net.hidden=[16]"],
+            &[
+                &format!("env={id}"),
+                &format!("agents={agents}"),
+                "total_steps=64",
+                "num_envs=2",
+                "ppo.num_steps=32",
+                "ppo.minibatch_size=16",
+                "ppo.update_epochs=2",
+                "ppo.clip_vf=0.2",
+                "ppo.target_kl=0.05",
+                "normalize_obs=true",
+                "eval.every_steps=0",
+                "eval.episodes=1",
+                "net.hidden=[16]",
+            ],
         )?;
         let mut batch = if agents == "joint" { vec_batch(id, 2)? } else { parallel_batch(id, 2)? };
         let mut eval = if agents == "joint" { vec_batch(id, 1)? } else { parallel_batch(id, 1)? };
@@ -163,6 +177,27 @@ fn joint_multi_discrete_and_gaussian_policies_train() -> anyhow::Result<()> {
         assert_eq!(ckpt.tensors.contains_key("log_std"), agents == "shared", "{id}: only the Gaussian head has log_std");
         std::fs::remove_dir_all(&dir)?;
     }
+    Ok(())
+}
+
+#[test]
+fn double_dqn_on_shared_multi_agent_rows() -> anyhow::Result<()> {
+    let config = agent_config(
+        "dqn-cartpole.toml",
+        &["env=warehouse-grid-tiny-2ag-v0", "num_envs=2", "total_steps=1024", "dqn.learning_starts=256", "dqn.train_freq=128", "dqn.gradient_steps=4", "dqn.double_q=true", "eval.every_steps=0", "eval.episodes=2", "net.hidden=[32]"],
+    )?;
+    let (mut batch, mut eval) = (parallel_batch(&config.env, 2)?, parallel_batch(&config.env, 2)?);
+    let dir = temp_dir("ddqn");
+    let (_, summary) = train(&config, batch.as_mut(), eval.as_mut(), &dir)?;
+    assert_eq!(summary.global_step, 1024);
+    let csv = std::fs::read_to_string(dir.join("metrics.csv"))?;
+    let header: Vec<&str> = csv.lines().next().unwrap_or_default().split(',').collect();
+    let col = header.iter().position(|h| *h == "loss").ok_or_else(|| anyhow::anyhow!("no loss column"))?;
+    let losses: Vec<f64> = csv.lines().skip(1).filter_map(|l| l.split(',').nth(col)?.parse().ok()).collect();
+    assert!(!losses.is_empty() && losses.iter().all(|l| l.is_finite()), "{losses:?}");
+    let ckpt = checkpoint::load(&dir, &Device::Cpu)?;
+    assert!(ckpt.state.next_target_update.is_some() && ckpt.tensors.contains_key("q.0.weight"));
+    std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
 
@@ -209,6 +244,12 @@ fn train_and_eval_commands_end_to_end() -> anyhow::Result<()> {
     let (ok, out, err) = synthgym(&["train", "--resume", &d, "--total-steps", "1024", "-q"])?;
     assert!(ok, "{err}");
     assert!(out.contains(": 1024 steps"), "{out}");
+    // Resuming from the checkpoint directory itself continues the same run directory.
+    let ckpt_dir = dir.join("checkpoint").to_string_lossy().into_owned();
+    let (ok, _, err) = synthgym(&["train", "--resume", &ckpt_dir, "--total-steps", "1536", "-q"])?;
+    assert!(ok, "{err}");
+    assert!(!dir.join("checkpoint/checkpoint").exists() && !dir.join("checkpoint/metrics.csv").exists());
+    assert_eq!(checkpoint::load(&dir, &Device::Cpu)?.state.global_step, 1536);
 
     // Bad config values name the file and the field.
     let (ok, _, err) = synthgym(&["train", "--config", &cfg, "--set", "ppo.gamma=2", "--run-dir", &format!("{d}-bad")])?;

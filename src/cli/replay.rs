@@ -43,16 +43,17 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     // A recording of a scene file carries the file's text; replay it from a private copy.
-    let env = match &rec.scene {
-        Some(text) => {
-            let path = std::env::temp_dir().join(format!("synthgym-replay-{}.toml", std::process::id()));
-            std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
-            path.to_string_lossy().into_owned()
-        }
-        None => rec.env.clone(),
-    };
     let agents = if rec.multi_agent { AgentsMode::Shared } else { AgentsMode::Joint };
-    let mut target = record_env(&env, agents)?;
+    let mut target = match &rec.scene {
+        Some(text) => {
+            let path = std::env::temp_dir().join(format!("synthgym-replay-{}-{}.toml", std::process::id(), rec.episodes.len()));
+            std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+            let made = record_env(&path.to_string_lossy(), agents);
+            let _ = std::fs::remove_file(&path);
+            made?
+        }
+        None => record_env(&rec.env, agents)?,
+    };
     if target.agents() != rec.agents {
         anyhow::bail!("{} was recorded with agents {:?}; {} has {:?}", args.file.display(), rec.agents, rec.env, target.agents());
     }

@@ -67,7 +67,9 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
             if ckpt.state.global_step >= config.total_steps {
                 bail!("{} already has {} of {} steps; pass a larger --total-steps to continue", dir.display(), ckpt.state.global_step, config.total_steps);
             }
-            (config, dir.clone(), Some(ckpt))
+            // `--resume` takes a run directory or its checkpoint/; the run directory holds the metrics.
+            let run_dir = if ckpt.dir == *dir { dir.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf) } else { dir.clone() };
+            (config, run_dir, Some(ckpt))
         }
         None => {
             let config = load_config(args)?;

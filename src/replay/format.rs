@@ -54,13 +54,13 @@ pub enum ReplayError {
         found: u32,
     },
     /// The file ends early.
-    #[error("{}: truncated: {missing} bytes missing of a {expected}-byte payload", path.display())]
+    #[error("{}: truncated: {missing} bytes missing (the header announces a {expected}-byte payload)", path.display())]
     Truncated {
         /// The file.
         path: PathBuf,
         /// Bytes missing.
         missing: u64,
-        /// Payload length the header announced.
+        /// Payload length the header announced (the header's own 20 bytes if it is cut).
         expected: u64,
     },
     /// The payload does not match its checksum or does not decode.
@@ -118,6 +118,8 @@ pub struct EpisodeLog {
     pub initial_obs_hash: u64,
     /// The steps.
     pub steps: Vec<StepLog>,
+    /// The recorder stopped the episode at its step limit before the env ended it.
+    pub cut_short: bool,
 }
 
 impl EpisodeLog {
@@ -197,7 +199,7 @@ pub fn write(path: &Path, recording: &Recording) -> Result<(), ReplayError> {
 pub fn read(path: &Path) -> Result<Recording, ReplayError> {
     let bytes = std::fs::read(path).map_err(|source| ReplayError::Io { path: path.to_owned(), source })?;
     let p = || path.to_owned();
-    if bytes.first() == Some(&b'{') {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
         #[derive(Deserialize)]
         struct VersionOnly {
             format_version: u32,
@@ -212,7 +214,7 @@ pub fn read(path: &Path) -> Result<Recording, ReplayError> {
     if bytes.len() < 8 || bytes[..8] != MAGIC {
         return Err(ReplayError::NotAnEpisodeFile { path: p(), reason: "it does not start with SYNTHGYM or {".into() });
     }
-    let header = bytes.get(8..20).ok_or_else(|| ReplayError::Truncated { path: p(), missing: 20 - bytes.len() as u64, expected: 0 })?;
+    let header = bytes.get(8..20).ok_or_else(|| ReplayError::Truncated { path: p(), missing: 20 - bytes.len() as u64, expected: 20 })?;
     let version = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
     if version != FORMAT_VERSION {
         return Err(ReplayError::UnknownVersion { path: p(), found: version });
@@ -221,11 +223,15 @@ pub fn read(path: &Path) -> Result<Recording, ReplayError> {
     len_bytes.copy_from_slice(&header[4..12]);
     let len = u64::from_le_bytes(len_bytes);
     let available = bytes.len() as u64 - 20;
-    if available < len + 4 {
-        return Err(ReplayError::Truncated { path: p(), missing: len + 4 - available, expected: len });
+    // The length comes from the file: a crafted one must not overflow or slice out of range.
+    let needed = len.checked_add(4).ok_or_else(|| ReplayError::Corrupt { path: p(), reason: format!("impossible payload length {len}") })?;
+    if available < needed {
+        return Err(ReplayError::Truncated { path: p(), missing: needed - available, expected: len });
     }
-    let payload = &bytes[20..20 + len as usize];
-    let crc = &bytes[20 + len as usize..24 + len as usize];
+    if available > needed {
+        return Err(ReplayError::Corrupt { path: p(), reason: format!("{} unexpected bytes after the checksum", available - needed) });
+    }
+    let (payload, crc) = bytes[20..].split_at(bytes.len() - 24);
     if crc32c(payload).to_le_bytes() != crc {
         return Err(ReplayError::Corrupt { path: p(), reason: "checksum mismatch".into() });
     }

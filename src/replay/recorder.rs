@@ -200,7 +200,7 @@ pub fn record(env: &mut RecordEnv, policy: &mut dyn Policy, seeds: &[u64], max_s
     let mut episodes = Vec::with_capacity(seeds.len());
     for &seed in seeds {
         env.reset(seed)?;
-        let mut log = EpisodeLog { seed, initial: env.snapshot(), initial_obs_hash: hash_f32(env.obs_rows(), 0), steps: Vec::new() };
+        let mut log = EpisodeLog { seed, initial: env.snapshot(), initial_obs_hash: hash_f32(env.obs_rows(), 0), steps: Vec::new(), cut_short: false };
         while !env.episode_over() && log.steps.len() < max_steps {
             let active = env.active();
             policy.act(env.obs_rows(), &active, &mut actions)?;
@@ -209,6 +209,7 @@ pub fn record(env: &mut RecordEnv, policy: &mut dyn Policy, seeds: &[u64], max_s
             let (rewards, terminated, truncated, events) = env.outcome();
             log.steps.push(StepLog { actions: step_actions, rewards, terminated, truncated, events, snapshot: env.snapshot(), obs_hash: hash_f32(env.obs_rows(), 0) });
         }
+        log.cut_short = !env.episode_over();
         episodes.push(log);
     }
     Ok(episodes)
@@ -227,13 +228,19 @@ pub fn resimulate(env: &mut RecordEnv, episodes: &[EpisodeLog]) -> Result<(), Re
             return Err(diverged(0, "the first observation differs".into()));
         }
         for (t, step) in ep.steps.iter().enumerate() {
+            if env.episode_over() {
+                return Err(diverged(t, format!("the episode ended here, but the recording has {} more step(s)", ep.steps.len() - t)));
+            }
             env.step(&step.actions).map_err(|err| diverged(t + 1, format!("the env rejected the recorded actions: {err}")))?;
-            let (rewards, terminated, truncated, _) = env.outcome();
+            let (rewards, terminated, truncated, events) = env.outcome();
             if rewards != step.rewards {
                 return Err(diverged(t + 1, format!("rewards {rewards:?}, recorded {:?}", step.rewards)));
             }
             if terminated != step.terminated || truncated != step.truncated {
                 return Err(diverged(t + 1, "termination or truncation differs".into()));
+            }
+            if events != step.events {
+                return Err(diverged(t + 1, format!("events {events:?}, recorded {:?}", step.events)));
             }
             if hash_f32(env.obs_rows(), 0) != step.obs_hash {
                 return Err(diverged(t + 1, "the observation differs".into()));
@@ -246,6 +253,9 @@ pub fn resimulate(env: &mut RecordEnv, episodes: &[EpisodeLog]) -> Result<(), Re
                     None => format!("{} objects, recorded {}", snap.objects.len(), step.snapshot.objects.len()),
                 }));
             }
+        }
+        if !ep.cut_short && !env.episode_over() {
+            return Err(diverged(ep.steps.len(), "the recording ends but the episode goes on (a truncated recording?)".into()));
         }
     }
     Ok(())

@@ -54,12 +54,14 @@ pub fn rng_state(rng: &ChaCha8Rng) -> (String, u64, String) {
 /// Rebuilds an RNG from [`rng_state`] output.
 pub fn restore_rng(seed_hex: &str, stream: u64, word_pos: &str, path: &Path) -> Result<ChaCha8Rng> {
     let bad = |reason: String| RlError::Checkpoint { path: path.to_owned(), reason };
-    if seed_hex.len() != 64 {
-        return Err(bad(format!("rng_seed must be 64 hex digits, got {} characters", seed_hex.len())));
+    let digits = seed_hex.as_bytes();
+    if digits.len() != 64 || !seed_hex.is_ascii() {
+        return Err(bad(format!("rng_seed must be 64 hex digits, got '{seed_hex}'")));
     }
     let mut seed = [0u8; 32];
-    for (i, byte) in seed.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&seed_hex[2 * i..2 * i + 2], 16).map_err(|e| bad(format!("rng_seed: {e}")))?;
+    for (byte, pair) in seed.iter_mut().zip(digits.chunks(2)) {
+        let text = std::str::from_utf8(pair).map_err(|e| bad(format!("rng_seed: {e}")))?;
+        *byte = u8::from_str_radix(text, 16).map_err(|e| bad(format!("rng_seed: {e}")))?;
     }
     let pos: u128 = word_pos.parse().map_err(|e| bad(format!("rng_word_pos: {e}")))?;
     let mut rng = ChaCha8Rng::from_seed(seed);
@@ -78,11 +80,14 @@ pub fn save(dir: &Path, tensors: &HashMap<String, Tensor>, state: &TrainState, c
     std::fs::create_dir_all(&tmp).map_err(RlError::io(&tmp))?;
     let cpu: HashMap<String, Tensor> = tensors.iter().map(|(k, t)| Ok((k.clone(), t.to_device(&Device::Cpu)?))).collect::<Result<_>>()?;
     candle_core::safetensors::save(&cpu, tmp.join("model.safetensors"))?;
+    std::fs::File::open(tmp.join("model.safetensors")).and_then(|f| f.sync_all()).map_err(RlError::io(tmp.join("model.safetensors")))?;
     let state_text = toml::to_string(state).map_err(|e| RlError::config("state", e.to_string()))?;
     std::fs::write(tmp.join("state.toml"), state_text).map_err(RlError::io(tmp.join("state.toml")))?;
     std::fs::write(tmp.join("config.toml"), config.to_toml()?).map_err(RlError::io(tmp.join("config.toml")))?;
     // Swap in: the old checkpoint moves aside first, since a directory cannot be renamed over a non-empty one.
     let old = parent.join(format!(".{name}.old-{}", std::process::id()));
+    // A leftover from a crash between the two renames below would block the first one.
+    let _ = std::fs::remove_dir_all(&old);
     if dir.exists() {
         std::fs::rename(dir, &old).map_err(RlError::io(dir))?;
     }
@@ -147,6 +152,8 @@ mod tests {
         let b: Vec<u64> = (0..5).map(|_| restored.random()).collect();
         assert_eq!(a, b);
         assert!(restore_rng("zz", 0, "0", Path::new("x")).is_err());
+        // 64 bytes, but not 64 ASCII hex digits: an error, not a panic on a char boundary.
+        assert!(restore_rng(&"é".repeat(32), 0, "0", Path::new("x")).is_err());
         Ok(())
     }
 }

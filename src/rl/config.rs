@@ -337,7 +337,20 @@ impl TrainConfig {
         if p.clip_coef.is_nan() || p.clip_coef <= 0.0 {
             return Err(RlError::config("ppo.clip_coef", "must be positive"));
         }
+        let finite_positive = |field: &str, v: f64| {
+            if v.is_finite() && v > 0.0 { Ok(()) } else { Err(RlError::config(field, format!("must be a positive number, got {v}"))) }
+        };
+        finite_positive("ppo.max_grad_norm", p.max_grad_norm)?;
+        finite_positive("ppo.adam_eps", p.adam_eps)?;
+        if let Some(cv) = p.clip_vf {
+            finite_positive("ppo.clip_vf", f64::from(cv))?;
+        }
+        if let Some(kl) = p.target_kl {
+            finite_positive("ppo.target_kl", f64::from(kl))?;
+        }
         let d = &self.dqn;
+        finite_positive("dqn.max_grad_norm", d.max_grad_norm)?;
+        finite_positive("dqn.adam_eps", d.adam_eps)?;
         positive("dqn.batch_size", d.batch_size)?;
         positive("dqn.buffer_size", d.buffer_size)?;
         positive("dqn.gradient_steps", d.gradient_steps)?;

@@ -189,7 +189,9 @@ fn sample_categorical<R: Rng + ?Sized>(logits: &[f32], rng: &mut R, deterministi
     } else {
         let u = rng.random::<f32>() * sum;
         let mut acc = 0.0;
-        let mut chosen = logits.len() - 1;
+        // If rounding leaves `u` past the last partial sum, take the last action that has
+        // any probability (never one whose weight underflowed to 0: its log-prob is -inf).
+        let mut chosen = logits.iter().rposition(|&l| (l - max).exp() > 0.0).unwrap_or(logits.len() - 1);
         for (i, &l) in logits.iter().enumerate() {
             acc += (l - max).exp();
             if u < acc {

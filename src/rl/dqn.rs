@@ -128,7 +128,8 @@ impl Policy for QNetwork {
     }
 }
 
-/// Uniform experience replay, a ring buffer of `capacity` transitions.
+/// Uniform experience replay, a ring buffer of `capacity` transitions of raw
+/// (unnormalised) observations.
 #[derive(Debug, Clone)]
 pub struct ReplayBuffer {
     capacity: usize,
@@ -247,6 +248,9 @@ pub struct Dqn {
     envs: usize,
     env_actions: ActionBuffer,
     next_target_update: u64,
+    /// No gradient steps before this env step: `learning_starts`, or, after resuming
+    /// (the replay buffer is not checkpointed), `learning_starts` steps past the resume.
+    train_after: u64,
 }
 
 impl Dqn {
@@ -257,8 +261,8 @@ impl Dqn {
         let replay = ReplayBuffer::new(config.buffer_size, q.obs_dim);
         let rows = batch.num_rows();
         let env_actions = ActionBuffer::new(batch.action_space(), rows)?;
-        let next_target_update = config.target_update_interval;
-        Ok(Self { config, q, target, adam, replay, global_step: 0, total_steps, iteration: 0, rng, rows, envs: batch.num_envs(), env_actions, next_target_update })
+        let (next_target_update, train_after) = (config.target_update_interval, config.learning_starts);
+        Ok(Self { config, q, target, adam, replay, global_step: 0, total_steps, iteration: 0, rng, rows, envs: batch.num_envs(), env_actions, next_target_update, train_after })
     }
 
     /// The optimiser.
@@ -279,6 +283,13 @@ impl Dqn {
     /// Sets the env step of the next target update (when resuming).
     pub fn set_next_target_update(&mut self, step: u64) {
         self.next_target_update = step;
+    }
+
+    /// After restoring a checkpoint at `global_step`: the replay buffer starts empty, so
+    /// collect `learning_starts` fresh steps (ε-greedy with the restored network) before
+    /// training again.
+    pub fn refill_before_training(&mut self) {
+        self.train_after = self.global_step.saturating_add(self.config.learning_starts);
     }
 
     /// Copies the online network into the target network (after loading a checkpoint).
@@ -303,12 +314,12 @@ impl Dqn {
         let (rows, d) = (self.rows, self.q.obs_dim);
         let batch_steps = self.config.train_freq.div_ceil(self.envs as u64).max(1);
         let mut obs_n = vec![0.0; rows * d];
-        let mut next_n = vec![0.0; rows * d];
         let mut chosen = Vec::with_capacity(rows);
         for _ in 0..batch_steps {
             let state = batch.state();
             self.q.normalizer.update(&state.obs, &state.active);
             self.q.normalizer.normalize(&state.obs, &mut obs_n);
+            let obs_raw = state.obs.clone();
             let active = state.active.clone();
             let eps = if self.global_step < self.config.learning_starts { 1.0 } else { self.epsilon() };
             let mut rng = self.rng.clone();
@@ -326,8 +337,8 @@ impl Dqn {
                 }
                 let ended = state.terminated[r] || state.truncated[r];
                 let next_raw = if ended { &state.final_obs[r * d..(r + 1) * d] } else { &state.obs[r * d..(r + 1) * d] };
-                self.q.normalizer.normalize(next_raw, &mut next_n[r * d..(r + 1) * d]);
-                self.replay.push(&obs_n[r * d..(r + 1) * d], chosen[r] as u32, state.rewards[r], &next_n[r * d..(r + 1) * d], state.terminated[r]);
+                // Raw observations: batches are normalised when sampled, with the statistics of that moment.
+                self.replay.push(&obs_raw[r * d..(r + 1) * d], chosen[r] as u32, state.rewards[r], next_raw, state.terminated[r]);
             }
             self.global_step += self.envs as u64;
             while self.global_step >= self.next_target_update {
@@ -336,7 +347,7 @@ impl Dqn {
             }
         }
         let mut stats = DqnStats { loss: f64::NAN, q_mean: f64::NAN, epsilon: self.epsilon(), gradient_steps: 0 };
-        if self.global_step > self.config.learning_starts && !self.replay.is_empty() {
+        if self.global_step > self.config.learning_starts && self.global_step >= self.train_after && !self.replay.is_empty() {
             let (mut loss_sum, mut q_sum) = (0.0, 0.0);
             for _ in 0..self.config.gradient_steps {
                 let (l, q) = self.gradient_step()?;
@@ -354,7 +365,11 @@ impl Dqn {
         let b = self.config.batch_size;
         let d = self.q.obs_dim;
         let device = self.q.params.device().clone();
-        let Sample { obs: o, actions: a, rewards: r, next_obs: n, terminated: t } = self.replay.sample(b, &mut self.rng);
+        let Sample { obs: mut o, actions: a, rewards: r, next_obs: mut n, terminated: t } = self.replay.sample(b, &mut self.rng);
+        let raw = o.clone();
+        self.q.normalizer.normalize(&raw, &mut o);
+        let raw = n.clone();
+        self.q.normalizer.normalize(&raw, &mut n);
         let obs = Tensor::from_slice(&o, (b, d), &device)?;
         let next_obs = Tensor::from_slice(&n, (b, d), &device)?;
         let actions = Tensor::from_slice(&a, (b, 1), &device)?;

@@ -43,7 +43,14 @@ pub fn evaluate(policy: &mut dyn Policy, batch: &mut dyn AgentBatch, episodes: u
     let mut actions = ActionBuffer::new(batch.action_space(), batch.num_rows())?;
     let mut finished: Vec<Episode> = Vec::new();
     batch.reset(seed)?;
+    // A guard against envs that never end an episode (a scene file without a step limit).
+    let max_batch_steps = 1_000_000u64;
+    let mut batch_steps = 0u64;
     while counts.iter().zip(&targets).any(|(c, t)| c < t) {
+        batch_steps += 1;
+        if batch_steps > max_batch_steps {
+            return Err(super::RlError::config("eval.episodes", format!("{episodes} episodes did not finish within {max_batch_steps} steps; does the env have a time limit?")));
+        }
         let state = batch.state();
         policy.act(&state.obs, &state.active, &mut actions)?;
         batch.step(actions.as_actions())?;

@@ -152,6 +152,7 @@ impl Learner {
                 if let Some(next) = st.next_target_update {
                     d.set_next_target_update(next);
                 }
+                d.refill_before_training();
             }
         }
         Ok(())
