@@ -1,0 +1,209 @@
+"""synthgym environments for Python: Gymnasium envs, a batched Gymnasium vector env
+stepped in Rust threads, and PettingZoo parallel envs for the multi-robot scenes.
+
+    import synthgym
+    env = synthgym.make("cartpole-v1")                       # gymnasium.Env
+    envs = synthgym.make_vec("cartpole-v1", num_envs=64)     # gymnasium.vector.VectorEnv
+    par = synthgym.parallel_env("warehouse-grid-tiny-2ag-v0")  # pettingzoo.ParallelEnv
+
+The classes are plain Python subclasses of the Gymnasium and PettingZoo base classes
+(libraries such as Stable-Baselines3 check with ``isinstance``) over the Rust core in
+``synthgym._synthgym``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from . import _synthgym
+
+__all__ = ["make", "make_vec", "parallel_env", "env_ids", "SynthgymEnv", "SynthgymVectorEnv", "SynthgymParallelEnv"]
+
+
+def env_ids() -> list[str]:
+    """Every registered environment id (the same list as ``synthgym envs``)."""
+    return list(_synthgym.env_ids())
+
+
+def _space(spec) -> spaces.Space:
+    kind = spec[0]
+    if kind == "Discrete":
+        return spaces.Discrete(int(spec[1]), start=int(spec[2]))
+    if kind == "MultiDiscrete":
+        return spaces.MultiDiscrete(np.asarray(spec[1], dtype=np.int64))
+    if kind == "Box":
+        low = np.asarray(spec[1], dtype=np.float32).reshape(spec[3])
+        high = np.asarray(spec[2], dtype=np.float32).reshape(spec[3])
+        return spaces.Box(low=low, high=high, dtype=np.float32)
+    if kind == "Dict":
+        # The Rust env's flat observation is the concatenation of the entries in order.
+        return spaces.Dict({key: _space(sub) for key, sub in spec[1]})
+    raise ValueError(f"unknown space kind {kind!r}")
+
+
+def _unflatten(space: spaces.Space, flat: np.ndarray):
+    if isinstance(space, spaces.Dict):
+        out, offset = {}, 0
+        for key, sub in space.spaces.items():
+            n = int(np.prod(sub.shape))
+            out[key] = flat[offset : offset + n].reshape(sub.shape)
+            offset += n
+        return out
+    return flat.reshape(space.shape)
+
+
+def _action_value(space: spaces.Space, action):
+    if isinstance(space, spaces.Discrete):
+        return int(action)
+    if isinstance(space, spaces.MultiDiscrete):
+        return [int(a) for a in np.asarray(action).reshape(-1)]
+    return [float(a) for a in np.asarray(action, dtype=np.float32).reshape(-1)]
+
+
+class SynthgymEnv(gym.Env):
+    """A synthgym environment as a ``gymnasium.Env`` (multi-agent ids give their joint view)."""
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, env_id: str, max_episode_steps: int | None = None):
+        self.env_id = env_id
+        self._env = _synthgym.RustEnv(env_id, max_episode_steps)
+        self.observation_space = _space(self._env.observation_space())
+        self.action_space = _space(self._env.action_space())
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        if options:
+            raise ValueError(f"{self.env_id} takes no reset options through Python yet, got {sorted(options)}")
+        obs, info = self._env.reset(seed)
+        return _unflatten(self.observation_space, obs), info
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self._env.step(_action_value(self.action_space, action))
+        return _unflatten(self.observation_space, obs), float(reward), bool(terminated), bool(truncated), info
+
+
+def make(env_id: str, **config) -> SynthgymEnv:
+    """A ``gymnasium.Env`` for a registered id or a scene file (``*.toml``).
+
+    ``config``: ``max_episode_steps`` overrides the time limit.
+    """
+    unknown = set(config) - {"max_episode_steps"}
+    if unknown:
+        raise TypeError(f"unknown config {sorted(unknown)}; accepted: max_episode_steps")
+    return SynthgymEnv(env_id, **config)
+
+
+class SynthgymVectorEnv(gym.vector.VectorEnv):
+    """``num_envs`` copies stepped together in Rust (threads, GIL released) into NumPy
+    arrays allocated once. Autoreset is Gymnasium's ``NEXT_STEP``."""
+
+    metadata = {"autoreset_mode": gym.vector.AutoresetMode.NEXT_STEP}
+
+    def __init__(self, env_id: str, num_envs: int, threads: int = 1, max_episode_steps: int | None = None):
+        self.env_id = env_id
+        self._env = _synthgym.RustVecEnv(env_id, num_envs, threads, "next_step", max_episode_steps)
+        self.num_envs = num_envs
+        self.single_observation_space = _space(self._env.observation_space())
+        self.single_action_space = _space(self._env.action_space())
+        if isinstance(self.single_observation_space, spaces.Dict):
+            raise ValueError(f"{env_id} has a Dict observation; use make() per env")
+        self.observation_space = gym.vector.utils.batch_space(self.single_observation_space, num_envs)
+        self.action_space = gym.vector.utils.batch_space(self.single_action_space, num_envs)
+        dim = int(np.prod(self.single_observation_space.shape))
+        self._obs = np.zeros(num_envs * dim, dtype=np.float32)
+        self._rewards = np.zeros(num_envs, dtype=np.float32)
+        self._terminated = np.zeros(num_envs, dtype=np.bool_)
+        self._truncated = np.zeros(num_envs, dtype=np.bool_)
+        discrete = isinstance(self.single_action_space, (spaces.Discrete, spaces.MultiDiscrete))
+        self._action_dtype = np.int64 if discrete else np.float32
+
+    def _obs_view(self):
+        return self._obs.reshape((self.num_envs, *self.single_observation_space.shape))
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        if isinstance(seed, (list, tuple)):
+            raise ValueError("pass one int seed: env i is seeded with seed + i")
+        self._env.reset(self._obs, seed)
+        return self._obs_view().copy(), {}
+
+    def step(self, actions):
+        flat = np.ascontiguousarray(actions, dtype=self._action_dtype).reshape(-1)
+        self._env.step(flat, self._obs, self._rewards, self._terminated, self._truncated)
+        return self._obs_view().copy(), self._rewards.copy(), self._terminated.copy(), self._truncated.copy(), {}
+
+
+def make_vec(env_id: str, num_envs: int, threads: int = 1, **config) -> SynthgymVectorEnv:
+    """A batched ``gymnasium.vector.VectorEnv``; ``threads`` > 1 steps chunks of envs in parallel."""
+    return SynthgymVectorEnv(env_id, num_envs, threads, **config)
+
+
+try:
+    from pettingzoo import ParallelEnv as _PZParallelEnv
+except ImportError:  # pettingzoo is optional
+    _PZParallelEnv = object
+
+
+class SynthgymParallelEnv(_PZParallelEnv):
+    """A multi-agent synthgym scene as a PettingZoo ``ParallelEnv`` (needs pettingzoo)."""
+
+    metadata = {"render_modes": [], "name": "synthgym"}
+
+    def __init__(self, env_id: str, max_episode_steps: int | None = None):
+        if _PZParallelEnv is object:
+            raise ImportError("parallel_env needs pettingzoo: pip install pettingzoo")
+        self.env_id = env_id
+        self._env = _synthgym.RustParallelEnv(env_id, max_episode_steps)
+        self.possible_agents = list(self._env.possible_agents())
+        self.agents = []
+        self._index = {a: i for i, a in enumerate(self.possible_agents)}
+        self.observation_spaces = {a: _space(self._env.observation_space(i)) for a, i in self._index.items()}
+        self.action_spaces = {a: _space(self._env.action_space(i)) for a, i in self._index.items()}
+
+    def observation_space(self, agent):
+        return self.observation_spaces[agent]
+
+    def action_space(self, agent):
+        return self.action_spaces[agent]
+
+    def _dicts(self, out):
+        obs, rewards, terminated, truncated, infos, active = out
+        live = list(self.agents)
+        o = {a: _unflatten(self.observation_spaces[a], obs[self._index[a]]) for a in live}
+        return o, rewards, terminated, truncated, infos, active, live
+
+    def reset(self, seed: int | None = None, options: dict | None = None):
+        out = self._env.reset(seed)
+        active = out[5]
+        self.agents = [a for a, on in zip(self.possible_agents, active) if on]
+        o, _, _, _, infos, _, live = self._dicts(out)
+        return o, {a: infos[self._index[a]] for a in live}
+
+    def step(self, actions: dict):
+        missing = [a for a in self.agents if a not in actions]
+        if missing:
+            raise ValueError(f"no action for live agents {missing}")
+        # Agents that are done send None; the Rust env ignores them.
+        values = [_action_value(self.action_spaces[a], actions[a]) if a in self.agents else None for a in self.possible_agents]
+        out = self._env.step(values)
+        o, rewards, terminated, truncated, infos, active, live = self._dicts(out)
+        idx = self._index
+        result = (
+            o,
+            {a: float(rewards[idx[a]]) for a in live},
+            {a: bool(terminated[idx[a]]) for a in live},
+            {a: bool(truncated[idx[a]]) for a in live},
+            {a: infos[idx[a]] for a in live},
+        )
+        # Agents that finished this step are reported once, then leave `agents`.
+        self.agents = [a for a in live if active[idx[a]]]
+        return result
+
+
+def parallel_env(env_id: str, **config) -> SynthgymParallelEnv:
+    """A PettingZoo ``ParallelEnv`` for a multi-agent id (warehouse and driving scenes)."""
+    return SynthgymParallelEnv(env_id, **config)
