@@ -19,6 +19,27 @@ pub trait Policy {
     fn act(&mut self, obs: &[f32], active: &[bool], actions: &mut ActionBuffer) -> Result<(), EnvError>;
 }
 
+/// Fills a `Discrete` action buffer row by row with `decide(observation row)`: the
+/// shape of every scripted controller. `what` names the controller in errors.
+pub fn act_per_row(
+    obs: &[f32],
+    obs_dim: usize,
+    actions: &mut ActionBuffer,
+    what: &str,
+    mut decide: impl FnMut(&[f32]) -> i64,
+) -> Result<(), EnvError> {
+    let ActionBuffer::Discrete(out) = actions else {
+        return Err(EnvError::Policy(format!("{what} chooses Discrete actions, one per agent")));
+    };
+    if obs.len() != out.len() * obs_dim {
+        return Err(EnvError::BufferSize { what: "observation rows", got: obs.len(), expected: out.len() * obs_dim });
+    }
+    for (a, row) in out.iter_mut().zip(obs.chunks(obs_dim.max(1))) {
+        *a = decide(row);
+    }
+    Ok(())
+}
+
 /// Uniformly random actions from a seeded RNG.
 #[derive(Debug, Clone)]
 pub struct RandomPolicy {
@@ -59,8 +80,10 @@ mod tests {
         };
         assert_eq!(run(1)?, run(1)?);
         assert_ne!(run(1)?, run(2)?);
-        let ActionBuffer::Discrete(a) = run(3)? else { return Err(EnvError::ResetNeeded) };
-        assert!(a.iter().all(|x| (0..5).contains(x)));
+        match run(3)? {
+            ActionBuffer::Discrete(a) => assert!(a.iter().all(|x| (0..5).contains(x))),
+            other => panic!("a Discrete space gave {other:?}"),
+        }
         Ok(())
     }
 }

@@ -40,6 +40,13 @@ impl BatchState {
             active: vec![true; rows],
         }
     }
+
+    /// Zero rewards and clear the flags, as after a reset.
+    fn clear_outcomes(&mut self) {
+        self.rewards.fill(0.0);
+        self.terminated.fill(false);
+        self.truncated.fill(false);
+    }
 }
 
 /// A finished episode: its return (summed over agents for multi-agent envs) and length.
@@ -145,9 +152,7 @@ impl AgentBatch for VecBatch {
     fn reset(&mut self, seed: u64) -> Result<()> {
         let bufs = self.env.reset(Some(seed))?;
         self.state.obs.copy_from_slice(&bufs.obs);
-        self.state.rewards.fill(0.0);
-        self.state.terminated.fill(false);
-        self.state.truncated.fill(false);
+        self.state.clear_outcomes();
         self.tracker.clear();
         Ok(())
     }
@@ -258,9 +263,7 @@ impl AgentBatch for ParallelBatch {
             self.envs[e].reset(Some(env_seed(seed, e)), None, &mut self.bufs[e])?;
             self.copy_obs(e);
         }
-        self.state.rewards.fill(0.0);
-        self.state.terminated.fill(false);
-        self.state.truncated.fill(false);
+        self.state.clear_outcomes();
         self.tracker.clear();
         Ok(())
     }

@@ -16,7 +16,7 @@ use rand_chacha::ChaCha8Rng;
 use super::batch::{AgentBatch, Episode};
 use super::config::{DqnConfig, NetConfig};
 use super::distributions::argmax;
-use super::nets::{Mlp, ParamStore};
+use super::nets::{Mlp, ParamStore, agent_tensors, load_agent_tensors};
 use super::normalize::ObsNormalizer;
 use super::optim::{Adam, AdamConfig};
 use super::{Result, RlError};
@@ -82,15 +82,12 @@ impl QNetwork {
 
     /// Named tensors for a checkpoint.
     pub fn tensors(&self) -> Result<HashMap<String, Tensor>> {
-        let mut t = self.params.tensors();
-        t.extend(self.normalizer.tensors()?);
-        Ok(t)
+        agent_tensors(&self.params, &self.normalizer)
     }
 
     /// Loads [`QNetwork::tensors`] output.
     pub fn load(&mut self, tensors: &HashMap<String, Tensor>) -> std::result::Result<(), String> {
-        self.params.load(tensors, "")?;
-        self.normalizer.load(tensors)
+        load_agent_tensors(&self.params, &mut self.normalizer, tensors)
     }
 
     /// ε-greedy action indices (0-based) for normalised observations.

@@ -165,6 +165,24 @@ impl ParamStore {
     }
 }
 
+/// What an agent's checkpoint holds besides the optimiser: its variables and its
+/// observation statistics (shared by the PPO and DQN agents).
+pub fn agent_tensors(params: &ParamStore, normalizer: &super::normalize::ObsNormalizer) -> Result<HashMap<String, Tensor>> {
+    let mut t = params.tensors();
+    t.extend(normalizer.tensors()?);
+    Ok(t)
+}
+
+/// Restores [`agent_tensors`] output.
+pub fn load_agent_tensors(
+    params: &ParamStore,
+    normalizer: &mut super::normalize::ObsNormalizer,
+    tensors: &HashMap<String, Tensor>,
+) -> std::result::Result<(), String> {
+    params.load(tensors, "")?;
+    normalizer.load(tensors)
+}
+
 /// A multi-layer perceptron: linear layers with an activation between them (none after the last).
 #[derive(Debug, Clone)]
 pub struct Mlp {

@@ -25,7 +25,7 @@ use super::batch::{AgentBatch, Episode};
 use super::buffer::RolloutBuffer;
 use super::config::{NetConfig, PpoConfig};
 use super::distributions::PolicyHead;
-use super::nets::{Mlp, ParamStore};
+use super::nets::{Mlp, ParamStore, agent_tensors, load_agent_tensors};
 use super::normalize::ObsNormalizer;
 use super::optim::{Adam, AdamConfig};
 use super::{Result, RlError};
@@ -119,15 +119,12 @@ impl ActorCritic {
 
     /// Named tensors for a checkpoint (network variables and normaliser statistics).
     pub fn tensors(&self) -> Result<HashMap<String, Tensor>> {
-        let mut t = self.params.tensors();
-        t.extend(self.normalizer.tensors()?);
-        Ok(t)
+        agent_tensors(&self.params, &self.normalizer)
     }
 
     /// Loads [`ActorCritic::tensors`] output.
     pub fn load(&mut self, tensors: &HashMap<String, Tensor>) -> std::result::Result<(), String> {
-        self.params.load(tensors, "")?;
-        self.normalizer.load(tensors)
+        load_agent_tensors(&self.params, &mut self.normalizer, tensors)
     }
 }
 

@@ -12,6 +12,7 @@
 use super::road::LANE_WIDTH;
 use super::vehicle::MAX_SPEED;
 use crate::env::vector::ActionBuffer;
+use crate::env::policy::act_per_row;
 use crate::env::{EnvError, Policy};
 
 const LANE_LEFT: i64 = 0;
@@ -76,17 +77,7 @@ impl Policy for HighwayScripted {
     }
 
     fn act(&mut self, obs: &[f32], _active: &[bool], actions: &mut ActionBuffer) -> Result<(), EnvError> {
-        let d = self.vehicles * FEATURES;
-        let ActionBuffer::Discrete(out) = actions else {
-            return Err(EnvError::Policy("the highway driver chooses meta-actions (Discrete(5))".into()));
-        };
-        if obs.len() != out.len() * d {
-            return Err(EnvError::BufferSize { what: "observation rows", got: obs.len(), expected: out.len() * d });
-        }
-        for (a, row) in out.iter_mut().zip(obs.chunks(d)) {
-            *a = self.decide(row);
-        }
-        Ok(())
+        act_per_row(obs, self.vehicles * FEATURES, actions, "the highway driver", |row| self.decide(row))
     }
 }
 

@@ -16,6 +16,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::layout::Layout;
 use crate::env::vector::ActionBuffer;
+use crate::env::policy::act_per_row;
 use crate::env::{EnvError, Policy};
 use crate::util::seed::rng_from_seed;
 
@@ -151,17 +152,7 @@ impl Policy for GridScripted {
     }
 
     fn act(&mut self, obs: &[f32], _active: &[bool], actions: &mut ActionBuffer) -> Result<(), EnvError> {
-        let d = self.obs_dim();
-        let ActionBuffer::Discrete(out) = actions else {
-            return Err(EnvError::Policy("the grid warehouse controller needs Discrete(5) actions (use shared agents)".into()));
-        };
-        if obs.len() != out.len() * d {
-            return Err(EnvError::BufferSize { what: "observation rows", got: obs.len(), expected: out.len() * d });
-        }
-        for (a, row) in out.iter_mut().zip(obs.chunks(d)) {
-            *a = self.decide(row);
-        }
-        Ok(())
+        act_per_row(obs, self.obs_dim(), actions, "the grid warehouse controller (per robot; use shared agents)", |row| self.decide(row))
     }
 }
 
