@@ -11,12 +11,25 @@ use numpy::{PyArray1, PyReadonlyArray1, PyReadwriteArray1};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
-use synthgym::env::vector::{ActionBuffer, Actions, AutoresetMode, Backend, VecEnv, make_vec};
+use synthgym::env::vector::{ActionBuffer, Actions, AutoresetMode, Backend, SerialVecEnv, ThreadedVecEnv, VecEnv, make_vec};
+use synthgym::env::wrappers::TimeLimit;
 use synthgym::env::{Action, Env, EnvError, Info, MakeOptions, ParallelBuffers, ParallelEnv, Space};
 use synthgym::scenes::{make_from_file, make_parallel_from_file, registry};
 
 fn err(e: EnvError) -> PyErr {
+    // An env inside a vector env: the kind of error is the inner one's.
+    let e = match e {
+        EnvError::InVectorEnv { index, source } => {
+            let message = format!("env {index} of the vector env: {source}");
+            return match *source {
+                EnvError::InvalidAction { .. } | EnvError::InvalidOption { .. } | EnvError::BufferSize { .. } => PyValueError::new_err(message),
+                _ => PyRuntimeError::new_err(message),
+            };
+        }
+        other => other,
+    };
     match e {
+        EnvError::BufferSize { .. } => PyValueError::new_err(e.to_string()),
         EnvError::UnknownEnv { .. } | EnvError::InvalidAction { .. } | EnvError::InvalidOption { .. } | EnvError::InvalidConfig { .. } => {
             PyValueError::new_err(e.to_string())
         }
@@ -30,6 +43,18 @@ fn options(max_episode_steps: Option<u64>) -> MakeOptions {
 
 fn is_scene_file(id: &str) -> bool {
     id.ends_with(".toml") || std::path::Path::new(id).is_file()
+}
+
+/// A single-agent env for a registry id or a scene file, with an optional time limit.
+fn make_single(id: &str, max_episode_steps: Option<u64>) -> Result<Box<dyn Env>, EnvError> {
+    if !is_scene_file(id) {
+        return registry().make(id, &options(max_episode_steps));
+    }
+    let env = make_from_file(std::path::Path::new(id))?;
+    Ok(match max_episode_steps {
+        Some(steps) => Box::new(TimeLimit::new(env, steps)?),
+        None => env,
+    })
 }
 
 /// A space as plain Python data: `("Discrete", n, start)`, `("MultiDiscrete", nvec)`,
@@ -104,7 +129,7 @@ impl RustEnv {
     #[new]
     #[pyo3(signature = (id, max_episode_steps=None))]
     fn new(id: &str, max_episode_steps: Option<u64>) -> PyResult<Self> {
-        let env = if is_scene_file(id) { make_from_file(std::path::Path::new(id)) } else { registry().make(id, &options(max_episode_steps)) }.map_err(err)?;
+        let env = make_single(id, max_episode_steps).map_err(err)?;
         let obs = vec![0.0; env.observation_space().flat_dim()];
         Ok(Self { env: Mutex::new(env), obs })
     }
@@ -159,8 +184,13 @@ impl RustVecEnv {
             "disabled" => AutoresetMode::Disabled,
             other => return Err(PyValueError::new_err(format!("autoreset must be next_step, same_step or disabled, not {other:?}"))),
         };
-        let backend = if threads > 1 { Backend::Threaded { num_threads: threads } } else { Backend::Serial };
-        let env = make_vec(registry(), id, num_envs, backend, mode, &options(max_episode_steps)).map_err(err)?;
+        let env: Box<dyn VecEnv> = if is_scene_file(id) {
+            let envs = (0..num_envs).map(|_| make_single(id, max_episode_steps)).collect::<Result<Vec<_>, _>>().map_err(err)?;
+            if threads > 1 { Box::new(ThreadedVecEnv::new(envs, threads, mode).map_err(err)?) } else { Box::new(SerialVecEnv::new(envs, mode).map_err(err)?) }
+        } else {
+            let backend = if threads > 1 { Backend::Threaded { num_threads: threads } } else { Backend::Serial };
+            make_vec(registry(), id, num_envs, backend, mode, &options(max_episode_steps)).map_err(err)?
+        };
         let actions = ActionBuffer::new(env.single_action_space(), num_envs).map_err(err)?;
         Ok(Self { env: Mutex::new(env), actions, num_envs })
     }
@@ -178,21 +208,49 @@ impl RustVecEnv {
         self.num_envs
     }
 
-    /// Resets every env (env `i` with `seed + i`) and writes the observations into `obs`.
-    #[pyo3(signature = (obs, seed=None))]
-    fn reset(&mut self, py: Python<'_>, mut obs: PyReadwriteArray1<'_, f32>, seed: Option<u64>) -> PyResult<()> {
+    /// Resets the envs and writes all observations into `obs`: every env, or those in
+    /// `mask`; env `i` gets `seed + i`, or `seeds[i]` when a list is given.
+    #[pyo3(signature = (obs, seed=None, seeds=None, mask=None))]
+    fn reset(
+        &mut self,
+        py: Python<'_>,
+        mut obs: PyReadwriteArray1<'_, f32>,
+        seed: Option<u64>,
+        seeds: Option<Vec<u64>>,
+        mask: Option<Vec<bool>>,
+    ) -> PyResult<()> {
+        let n = self.num_envs;
+        let mask = mask.unwrap_or_else(|| vec![true; n]);
+        if mask.len() != n || seeds.as_ref().is_some_and(|s| s.len() != n) {
+            return Err(PyValueError::new_err(format!("reset_mask and seeds need one entry per env ({n})")));
+        }
         let obs = obs.as_slice_mut().map_err(|e| PyValueError::new_err(e.to_string()))?;
         let env = env_mut(&mut self.env)?;
+        check_len(obs.len(), n * env.buffers().obs_dim, "obs").map_err(err)?;
         py.detach(|| -> Result<(), EnvError> {
-            let bufs = env.reset(seed)?;
-            copy_into(obs, &bufs.obs, "obs")
+            match seeds {
+                // env i is reset with `base + i`, so env i alone with base `s_i - i` gets `s_i`.
+                Some(seeds) => {
+                    for (i, s) in seeds.iter().enumerate().filter(|(i, _)| mask[*i]) {
+                        let mut one = vec![false; n];
+                        one[i] = true;
+                        env.reset_envs(&one, Some(s.wrapping_sub(i as u64)))?;
+                    }
+                }
+                None if mask.iter().all(|m| *m) => {
+                    env.reset(seed)?;
+                }
+                None => {
+                    env.reset_envs(&mask, seed)?;
+                }
+            }
+            copy_into(obs, &env.buffers().obs, "obs")
         })
         .map_err(err)
     }
 
     /// Steps with `actions` (flat: one int per env, or `per_env` numbers per env) and
     /// writes the outputs into the caller's arrays, with the GIL released.
-    #[expect(clippy::too_many_arguments, reason = "one NumPy array per output, allocated once by the caller")]
     fn step(
         &mut self,
         py: Python<'_>,
@@ -219,6 +277,12 @@ impl RustVecEnv {
             truncated.as_slice_mut().map_err(|e| PyValueError::new_err(e.to_string()))?,
         );
         let (env, acts) = (env_mut(&mut self.env)?, &self.actions);
+        // Check the output sizes before stepping, so a wrong buffer never loses a step.
+        let n = self.num_envs;
+        check_len(slices.0.len(), n * env.buffers().obs_dim, "obs").map_err(err)?;
+        for (len, what) in [(slices.1.len(), "rewards"), (slices.2.len(), "terminated"), (slices.3.len(), "truncated")] {
+            check_len(len, n, what).map_err(err)?;
+        }
         py.detach(move || -> Result<(), EnvError> {
             let actions: Actions<'_> = acts.as_actions();
             let bufs = env.step(actions)?;
@@ -232,9 +296,14 @@ impl RustVecEnv {
     }
 }
 
-/// The env inside a class's Mutex (poisoned only if a step panicked).
+/// The env inside a class's Mutex. Methods take `&mut self`, so this never locks and
+/// the Mutex is never poisoned; it exists only to make the class `Sync` for PyO3.
 fn env_mut<T: ?Sized>(m: &mut Mutex<Box<T>>) -> PyResult<&mut Box<T>> {
-    m.get_mut().map_err(|_| PyRuntimeError::new_err("the environment panicked earlier and cannot be used"))
+    m.get_mut().map_err(|_| PyRuntimeError::new_err("the environment is unusable"))
+}
+
+fn check_len(got: usize, expected: usize, what: &'static str) -> Result<(), EnvError> {
+    if got == expected { Ok(()) } else { Err(EnvError::BufferSize { what, got, expected }) }
 }
 
 fn copy_into<T: Copy>(dst: &mut [T], src: &[T], what: &'static str) -> Result<(), EnvError> {
@@ -261,6 +330,9 @@ impl RustParallelEnv {
     #[pyo3(signature = (id, max_episode_steps=None))]
     fn new(id: &str, max_episode_steps: Option<u64>) -> PyResult<Self> {
         let env = if is_scene_file(id) {
+            if max_episode_steps.is_some() {
+                return Err(PyValueError::new_err("max_episode_steps is set in the scene file (max_steps / duration) for parallel envs"));
+            }
             make_parallel_from_file(std::path::Path::new(id))
         } else {
             registry().make_parallel(id, &options(max_episode_steps))
@@ -268,8 +340,9 @@ impl RustParallelEnv {
         .map_err(err)?;
         let bufs = ParallelBuffers::for_env(env.as_ref());
         let agents = env.possible_agents().to_vec();
-        let observation_spaces = (0..agents.len()).filter_map(|i| env.observation_space(i).cloned()).collect();
-        let action_spaces = (0..agents.len()).filter_map(|i| env.action_space(i).cloned()).collect();
+        let missing = |i: usize| PyRuntimeError::new_err(format!("{id}: agent {i} has no space"));
+        let observation_spaces = (0..agents.len()).map(|i| env.observation_space(i).cloned().ok_or_else(|| missing(i))).collect::<PyResult<_>>()?;
+        let action_spaces = (0..agents.len()).map(|i| env.action_space(i).cloned().ok_or_else(|| missing(i))).collect::<PyResult<_>>()?;
         Ok(Self { env: Mutex::new(env), bufs, agents, observation_spaces, action_spaces })
     }
 

@@ -29,6 +29,15 @@ def env_ids() -> list[str]:
     return list(_synthgym.env_ids())
 
 
+_SEED_BOUND = 2**63
+
+
+def _fresh_seed(rng: np.random.Generator) -> int:
+    """A seed for the Rust env drawn from a Gymnasium-seeded NumPy generator, so that
+    resets without a seed differ between envs and runs, as Gymnasium users expect."""
+    return int(rng.integers(_SEED_BOUND))
+
+
 def _space(spec) -> spaces.Space:
     kind = spec[0]
     if kind == "Discrete":
@@ -40,15 +49,17 @@ def _space(spec) -> spaces.Space:
         high = np.asarray(spec[2], dtype=np.float32).reshape(spec[3])
         return spaces.Box(low=low, high=high, dtype=np.float32)
     if kind == "Dict":
-        # The Rust env's flat observation is the concatenation of the entries in order.
+        # gymnasium sorts a Dict's keys; the Rust layout order is kept in the spec (see _unflatten).
         return spaces.Dict({key: _space(sub) for key, sub in spec[1]})
     raise ValueError(f"unknown space kind {kind!r}")
 
 
-def _unflatten(space: spaces.Space, flat: np.ndarray):
+def _unflatten(spec, space: spaces.Space, flat: np.ndarray):
+    """Splits a flat Rust observation by the Rust spec's entry order (not gymnasium's sorted keys)."""
     if isinstance(space, spaces.Dict):
         out, offset = {}, 0
-        for key, sub in space.spaces.items():
+        for key, _ in spec[1]:
+            sub = space.spaces[key]
             n = int(np.prod(sub.shape))
             out[key] = flat[offset : offset + n].reshape(sub.shape)
             offset += n
@@ -56,11 +67,17 @@ def _unflatten(space: spaces.Space, flat: np.ndarray):
     return flat.reshape(space.shape)
 
 
+def _whole(values: np.ndarray) -> np.ndarray:
+    if not np.all(np.equal(np.mod(values, 1), 0)):
+        raise ValueError(f"discrete actions must be whole numbers, got {values}")
+    return values.astype(np.int64)
+
+
 def _action_value(space: spaces.Space, action):
     if isinstance(space, spaces.Discrete):
-        return int(action)
+        return int(_whole(np.asarray(action).reshape(-1))[0]) if np.size(action) == 1 else int(action)
     if isinstance(space, spaces.MultiDiscrete):
-        return [int(a) for a in np.asarray(action).reshape(-1)]
+        return [int(a) for a in _whole(np.asarray(action).reshape(-1))]
     return [float(a) for a in np.asarray(action, dtype=np.float32).reshape(-1)]
 
 
@@ -72,19 +89,24 @@ class SynthgymEnv(gym.Env):
     def __init__(self, env_id: str, max_episode_steps: int | None = None):
         self.env_id = env_id
         self._env = _synthgym.RustEnv(env_id, max_episode_steps)
-        self.observation_space = _space(self._env.observation_space())
+        self._obs_spec = self._env.observation_space()
+        self.observation_space = _space(self._obs_spec)
         self.action_space = _space(self._env.action_space())
+        self._seeded = False
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
         if options:
             raise ValueError(f"{self.env_id} takes no reset options through Python yet, got {sorted(options)}")
+        if seed is None and not self._seeded:
+            seed = _fresh_seed(self.np_random)
+        self._seeded = True
         obs, info = self._env.reset(seed)
-        return _unflatten(self.observation_space, obs), info
+        return _unflatten(self._obs_spec, self.observation_space, obs), info
 
     def step(self, action):
         obs, reward, terminated, truncated, info = self._env.step(_action_value(self.action_space, action))
-        return _unflatten(self.observation_space, obs), float(reward), bool(terminated), bool(truncated), info
+        return _unflatten(self._obs_spec, self.observation_space, obs), float(reward), bool(terminated), bool(truncated), info
 
 
 def make(env_id: str, **config) -> SynthgymEnv:
@@ -121,18 +143,41 @@ class SynthgymVectorEnv(gym.vector.VectorEnv):
         self._truncated = np.zeros(num_envs, dtype=np.bool_)
         discrete = isinstance(self.single_action_space, (spaces.Discrete, spaces.MultiDiscrete))
         self._action_dtype = np.int64 if discrete else np.float32
+        self._seeded = False
 
     def _obs_view(self):
         return self._obs.reshape((self.num_envs, *self.single_observation_space.shape))
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+    def reset(self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None):
+        """``seed``: an int (env i gets seed + i) or one seed per env; ``options``: only
+        ``reset_mask`` (reset just those envs), as Gymnasium 1.1+ defines it."""
+        options = dict(options or {})
+        mask = options.pop("reset_mask", None)
+        if options:
+            raise ValueError(f"unknown reset options {sorted(options)}; accepted: reset_mask")
+        if mask is not None:
+            mask = [bool(m) for m in np.asarray(mask).reshape(-1)]
         if isinstance(seed, (list, tuple)):
-            raise ValueError("pass one int seed: env i is seeded with seed + i")
-        self._env.reset(self._obs, seed)
+            if len(seed) != self.num_envs:
+                raise ValueError(f"{len(seed)} seeds for {self.num_envs} envs")
+            self._np_random, _ = gym.utils.seeding.np_random(seed[0])
+            seeds = [int(s) if s is not None else _fresh_seed(self._np_random) for s in seed]
+            self._env.reset(self._obs, None, seeds, mask)
+        else:
+            if seed is not None or not self._seeded:
+                self._np_random, _ = gym.utils.seeding.np_random(seed)
+            if seed is None and not self._seeded:
+                seed = _fresh_seed(self._np_random)
+            self._env.reset(self._obs, seed, None, mask)
+        self._seeded = True
         return self._obs_view().copy(), {}
 
+    def close_extras(self, **kwargs):
+        self._env = None
+
     def step(self, actions):
-        flat = np.ascontiguousarray(actions, dtype=self._action_dtype).reshape(-1)
+        flat = np.asarray(actions)
+        flat = np.ascontiguousarray(_whole(flat) if self._action_dtype == np.int64 else flat, dtype=self._action_dtype).reshape(-1)
         self._env.step(flat, self._obs, self._rewards, self._terminated, self._truncated)
         return self._obs_view().copy(), self._rewards.copy(), self._terminated.copy(), self._truncated.copy(), {}
 
@@ -157,11 +202,14 @@ class SynthgymParallelEnv(_PZParallelEnv):
         if _PZParallelEnv is object:
             raise ImportError("parallel_env needs pettingzoo: pip install pettingzoo")
         self.env_id = env_id
+        self.render_mode = None
         self._env = _synthgym.RustParallelEnv(env_id, max_episode_steps)
         self.possible_agents = list(self._env.possible_agents())
         self.agents = []
+        self._seeded = False
         self._index = {a: i for i, a in enumerate(self.possible_agents)}
-        self.observation_spaces = {a: _space(self._env.observation_space(i)) for a, i in self._index.items()}
+        self._obs_specs = {a: self._env.observation_space(i) for a, i in self._index.items()}
+        self.observation_spaces = {a: _space(self._obs_specs[a]) for a in self.possible_agents}
         self.action_spaces = {a: _space(self._env.action_space(i)) for a, i in self._index.items()}
 
     def observation_space(self, agent):
@@ -173,10 +221,15 @@ class SynthgymParallelEnv(_PZParallelEnv):
     def _dicts(self, out):
         obs, rewards, terminated, truncated, infos, active = out
         live = list(self.agents)
-        o = {a: _unflatten(self.observation_spaces[a], obs[self._index[a]]) for a in live}
+        o = {a: _unflatten(self._obs_specs[a], self.observation_spaces[a], obs[self._index[a]]) for a in live}
         return o, rewards, terminated, truncated, infos, active, live
 
     def reset(self, seed: int | None = None, options: dict | None = None):
+        # PettingZoo's API test passes arbitrary options; the scenes take none, so they are ignored.
+        del options
+        if seed is None and not self._seeded:
+            seed = _fresh_seed(np.random.default_rng())
+        self._seeded = True
         out = self._env.reset(seed)
         active = out[5]
         self.agents = [a for a, on in zip(self.possible_agents, active) if on]

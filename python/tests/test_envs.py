@@ -109,3 +109,58 @@ def test_parallel_env_reports_finished_agents_once():
             if terminated[a] or truncated[a]:
                 seen_done.add(a)
     assert not env.agents and seen_done == set(env.possible_agents)
+
+
+def test_dict_observations_keep_the_rust_layout():
+    env = synthgym.make("driving-parking-v0")
+    obs, _ = env.reset(seed=3)
+    raw = synthgym._synthgym.RustEnv("driving-parking-v0")
+    flat, _ = raw.reset(3)
+    offset = 0
+    for key, _ in raw.observation_space()[1]:
+        n = obs[key].size
+        np.testing.assert_array_equal(obs[key].reshape(-1), flat[offset : offset + n], err_msg=key)
+        offset += n
+    assert offset == flat.size
+
+
+def test_unseeded_resets_differ_and_seeded_ones_repeat():
+    firsts = [synthgym.make("cartpole-v1").reset()[0] for _ in range(3)]
+    assert not np.array_equal(firsts[0], firsts[1]) or not np.array_equal(firsts[1], firsts[2])
+    envs = synthgym.make_vec("cartpole-v1", num_envs=4)
+    obs, _ = envs.reset()
+    assert len({tuple(o) for o in obs}) == 4
+    par = synthgym.parallel_env("warehouse-physics-tiny-2ag-v0")
+    a, _ = par.reset(seed=9)
+    b, _ = par.reset(seed=9)
+    for agent in a:
+        np.testing.assert_array_equal(a[agent], b[agent])
+
+
+def test_vector_reset_mask_and_per_env_seeds():
+    envs = synthgym.make_vec("cartpole-v1", num_envs=3)
+    singles = [synthgym.make("cartpole-v1") for _ in range(3)]
+    obs, _ = envs.reset(seed=[7, 100, 3])
+    for o, s, seed in zip(obs, singles, [7, 100, 3]):
+        np.testing.assert_array_equal(o, s.reset(seed=seed)[0])
+    before, *_ = envs.step(np.array([1, 1, 1]))
+    after, _ = envs.reset(seed=50, options={"reset_mask": np.array([False, True, False])})
+    np.testing.assert_array_equal(after[0], before[0])
+    np.testing.assert_array_equal(after[1], singles[0].reset(seed=51)[0])
+    with pytest.raises(ValueError, match="unknown reset options"):
+        envs.reset(options={"low": 0.1})
+    with pytest.raises(ValueError, match="whole numbers"):
+        envs.step(np.array([0.5, 1.0, 0.0]))
+
+
+def test_scene_files_in_python(tmp_path):
+    import pathlib
+
+    scene = pathlib.Path(__file__).resolve().parents[2] / "scenes" / "warehouse-grid-custom.toml"
+    env = synthgym.make(str(scene), max_episode_steps=3)
+    env.reset(seed=0)
+    flags = [env.step(env.action_space.sample())[3] for _ in range(3)]
+    assert flags == [False, False, True]
+    envs = synthgym.make_vec(str(scene), num_envs=2)
+    obs, _ = envs.reset(seed=0)
+    assert obs.shape[0] == 2
