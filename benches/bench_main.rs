@@ -92,7 +92,9 @@ fn rl(c: &mut Criterion) {
         return;
     };
     group.throughput(Throughput::Elements(8));
-    group.bench_function("mlp64x64_forward_batch8", |b| b.iter(|| mlp.run(black_box(&x8)).and_then(|y| Ok(y.flatten_all()?.to_vec1::<f32>()?))));
+    group.bench_function("mlp64x64_forward_batch8", |b| {
+        b.iter(|| mlp.run(black_box(&x8)).and_then(|y| Ok(y.flatten_all()?.to_vec1::<f32>()?)))
+    });
     let Ok(mut adam) = Adam::new(&params, AdamConfig::default()) else { return };
     group.throughput(Throughput::Elements(256));
     group.bench_function("mlp64x64_update_batch256", |b| {

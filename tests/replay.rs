@@ -142,7 +142,9 @@ fn eval_records_and_replay_verifies() -> anyhow::Result<()> {
     let path = temp("cli.episodes");
     let p = path.to_string_lossy().into_owned();
     let bin = env!("CARGO_BIN_EXE_synthgym");
-    let out = Command::new(bin).args(["eval", "--baseline", "scripted", "--env", "warehouse-grid-tiny-2ag-v0", "-n", "2", "--record", &p]).output()?;
+    let out = Command::new(bin)
+        .args(["eval", "--baseline", "scripted", "--env", "warehouse-grid-tiny-2ag-v0", "-n", "2", "--record", &p])
+        .output()?;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let out = Command::new(bin).args(["replay", &p]).output()?;
     let text = String::from_utf8(out.stdout)?;

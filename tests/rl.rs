@@ -37,7 +37,12 @@ fn agent_config(file: &str, overrides: &[&str]) -> anyhow::Result<TrainConfig> {
     Ok(TrainConfig::from_toml_with_overrides(&text, &path.display().to_string(), &overrides)?)
 }
 
-fn train(config: &TrainConfig, batch: &mut dyn AgentBatch, eval: &mut dyn AgentBatch, dir: &Path) -> anyhow::Result<(TrainRun, TrainSummary)> {
+fn train(
+    config: &TrainConfig,
+    batch: &mut dyn AgentBatch,
+    eval: &mut dyn AgentBatch,
+    dir: &Path,
+) -> anyhow::Result<(TrainRun, TrainSummary)> {
     let mut run = TrainRun::new(config.clone(), batch, &Device::Cpu, dir, None)?;
     let summary = run.run(batch, eval, &mut |_| {})?;
     Ok((run, summary))
@@ -84,7 +89,8 @@ fn dqn_learns_cartpole() -> anyhow::Result<()> {
 #[test]
 fn training_is_deterministic_for_a_seed() -> anyhow::Result<()> {
     let run = |seed: u64, name: &str| -> anyhow::Result<Vec<f32>> {
-        let config = agent_config("ppo-cartpole.toml", &["total_steps=512", "eval.every_steps=0", "eval.episodes=2", &format!("seed={seed}")])?;
+        let config =
+            agent_config("ppo-cartpole.toml", &["total_steps=512", "eval.every_steps=0", "eval.episodes=2", &format!("seed={seed}")])?;
         let dir = temp_dir(name);
         let (mut batch, mut eval) = (vec_batch("cartpole-v1", 8)?, vec_batch("cartpole-v1", 2)?);
         train(&config, batch.as_mut(), eval.as_mut(), &dir)?;
@@ -184,7 +190,18 @@ fn joint_multi_discrete_and_gaussian_policies_train() -> anyhow::Result<()> {
 fn double_dqn_on_shared_multi_agent_rows() -> anyhow::Result<()> {
     let config = agent_config(
         "dqn-cartpole.toml",
-        &["env=warehouse-grid-tiny-2ag-v0", "num_envs=2", "total_steps=1024", "dqn.learning_starts=256", "dqn.train_freq=128", "dqn.gradient_steps=4", "dqn.double_q=true", "eval.every_steps=0", "eval.episodes=2", "net.hidden=[32]"],
+        &[
+            "env=warehouse-grid-tiny-2ag-v0",
+            "num_envs=2",
+            "total_steps=1024",
+            "dqn.learning_starts=256",
+            "dqn.train_freq=128",
+            "dqn.gradient_steps=4",
+            "dqn.double_q=true",
+            "eval.every_steps=0",
+            "eval.episodes=2",
+            "net.hidden=[32]",
+        ],
     )?;
     let (mut batch, mut eval) = (parallel_batch(&config.env, 2)?, parallel_batch(&config.env, 2)?);
     let dir = temp_dir("ddqn");
@@ -205,7 +222,8 @@ fn double_dqn_on_shared_multi_agent_rows() -> anyhow::Result<()> {
 fn dqn_rejects_continuous_actions_by_name() -> anyhow::Result<()> {
     let config = agent_config("dqn-cartpole.toml", &["env=warehouse-physics-tiny-1ag-continuous-v0"])?;
     let batch = parallel_batch(&config.env, 1)?;
-    let err = TrainRun::new(config, batch.as_ref(), &Device::Cpu, &temp_dir("dqn-box"), None).err().map(|e| e.to_string()).unwrap_or_default();
+    let err =
+        TrainRun::new(config, batch.as_ref(), &Device::Cpu, &temp_dir("dqn-box"), None).err().map(|e| e.to_string()).unwrap_or_default();
     assert!(err.contains("dqn does not support") && err.contains("Box"), "{err}");
     assert_eq!(AgentsMode::default(), AgentsMode::Shared);
     Ok(())
@@ -228,7 +246,8 @@ fn train_and_eval_commands_end_to_end() -> anyhow::Result<()> {
     assert!(dir.join("checkpoint/model.safetensors").exists() && dir.join("checkpoint/config.toml").exists());
     let csv = std::fs::read_to_string(dir.join("metrics.csv"))?;
     assert!(csv.starts_with("step,episode_return,episode_length,eval_return_mean"), "{csv}");
-    let event_file = std::fs::read_dir(&dir)?.filter_map(Result::ok).find(|e| e.file_name().to_string_lossy().starts_with("events.out.tfevents"));
+    let event_file =
+        std::fs::read_dir(&dir)?.filter_map(Result::ok).find(|e| e.file_name().to_string_lossy().starts_with("events.out.tfevents"));
     let scalars = synthgym::util::metrics::read_scalars(&event_file.ok_or_else(|| anyhow::anyhow!("no event file"))?.path())?;
     assert!(scalars.iter().any(|(_, tag, _)| tag == "policy_loss"));
 

@@ -22,7 +22,9 @@ fn err(e: EnvError) -> PyErr {
         EnvError::InVectorEnv { index, source } => {
             let message = format!("env {index} of the vector env: {source}");
             return match *source {
-                EnvError::InvalidAction { .. } | EnvError::InvalidOption { .. } | EnvError::BufferSize { .. } => PyValueError::new_err(message),
+                EnvError::InvalidAction { .. } | EnvError::InvalidOption { .. } | EnvError::BufferSize { .. } => {
+                    PyValueError::new_err(message)
+                }
                 _ => PyRuntimeError::new_err(message),
             };
         }
@@ -186,7 +188,11 @@ impl RustVecEnv {
         };
         let env: Box<dyn VecEnv> = if is_scene_file(id) {
             let envs = (0..num_envs).map(|_| make_single(id, max_episode_steps)).collect::<Result<Vec<_>, _>>().map_err(err)?;
-            if threads > 1 { Box::new(ThreadedVecEnv::new(envs, threads, mode).map_err(err)?) } else { Box::new(SerialVecEnv::new(envs, mode).map_err(err)?) }
+            if threads > 1 {
+                Box::new(ThreadedVecEnv::new(envs, threads, mode).map_err(err)?)
+            } else {
+                Box::new(SerialVecEnv::new(envs, mode).map_err(err)?)
+            }
         } else {
             let backend = if threads > 1 { Backend::Threaded { num_threads: threads } } else { Backend::Serial };
             make_vec(registry(), id, num_envs, backend, mode, &options(max_episode_steps)).map_err(err)?
@@ -341,7 +347,8 @@ impl RustParallelEnv {
         let bufs = ParallelBuffers::for_env(env.as_ref());
         let agents = env.possible_agents().to_vec();
         let missing = |i: usize| PyRuntimeError::new_err(format!("{id}: agent {i} has no space"));
-        let observation_spaces = (0..agents.len()).map(|i| env.observation_space(i).cloned().ok_or_else(|| missing(i))).collect::<PyResult<_>>()?;
+        let observation_spaces =
+            (0..agents.len()).map(|i| env.observation_space(i).cloned().ok_or_else(|| missing(i))).collect::<PyResult<_>>()?;
         let action_spaces = (0..agents.len()).map(|i| env.action_space(i).cloned().ok_or_else(|| missing(i))).collect::<PyResult<_>>()?;
         Ok(Self { env: Mutex::new(env), bufs, agents, observation_spaces, action_spaces })
     }
@@ -388,7 +395,8 @@ impl RustParallelEnv {
     fn outputs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         let obs: Vec<Bound<'py, PyArray1<f32>>> = self.bufs.obs.iter().map(|o| PyArray1::from_slice(py, o)).collect();
         let infos = self.bufs.infos.iter().map(|i| info_dict(py, i)).collect::<PyResult<Vec<_>>>()?;
-        (obs, self.bufs.rewards.clone(), self.bufs.terminated.clone(), self.bufs.truncated.clone(), infos, self.bufs.active.clone()).into_pyobject(py)
+        (obs, self.bufs.rewards.clone(), self.bufs.terminated.clone(), self.bufs.truncated.clone(), infos, self.bufs.active.clone())
+            .into_pyobject(py)
     }
 }
 

@@ -37,7 +37,14 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
         rec.synthgym_version
     )?;
     for (k, ep) in rec.episodes.iter().enumerate() {
-        writeln!(out, "  episode {k}: seed {}, {} steps, return {:.2}, {} objects", ep.seed, ep.steps.len(), ep.episode_return(), ep.initial.objects.len())?;
+        writeln!(
+            out,
+            "  episode {k}: seed {}, {} steps, return {:.2}, {} objects",
+            ep.seed,
+            ep.steps.len(),
+            ep.episode_return(),
+            ep.initial.objects.len()
+        )?;
     }
     if args.no_verify {
         return Ok(());

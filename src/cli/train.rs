@@ -65,7 +65,12 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
                 config.total_steps = t;
             }
             if ckpt.state.global_step >= config.total_steps {
-                bail!("{} already has {} of {} steps; pass a larger --total-steps to continue", dir.display(), ckpt.state.global_step, config.total_steps);
+                bail!(
+                    "{} already has {} of {} steps; pass a larger --total-steps to continue",
+                    dir.display(),
+                    ckpt.state.global_step,
+                    config.total_steps
+                );
             }
             // `--resume` takes a run directory or its checkpoint/; the run directory holds the metrics.
             let run_dir = if ckpt.dir == *dir { dir.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf) } else { dir.clone() };
@@ -99,7 +104,10 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     }
 
     let show = !args.quiet && std::io::stderr().is_terminal();
-    let bar = ProgressBar::with_draw_target(Some(config.total_steps), if show { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() });
+    let bar = ProgressBar::with_draw_target(
+        Some(config.total_steps),
+        if show { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() },
+    );
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} steps  {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -142,7 +150,13 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         summary.global_step as f64 / summary.train_seconds.max(1e-9),
         summary.wall_seconds
     )?;
-    writeln!(out, "final evaluation: {:.2} ± {:.2} over {} episodes", summary.final_eval.mean(), summary.final_eval.std(), summary.final_eval.returns.len())?;
+    writeln!(
+        out,
+        "final evaluation: {:.2} ± {:.2} over {} episodes",
+        summary.final_eval.mean(),
+        summary.final_eval.std(),
+        summary.final_eval.returns.len()
+    )?;
     if let Some(target) = config.eval.target_return {
         match summary.solved_at {
             Some((step, secs)) if secs.is_finite() => writeln!(out, "reached {target} at {step} steps after {secs:.2} s of training")?,
@@ -264,7 +278,11 @@ pub(super) fn build_batch(env: &str, agents: AgentsMode, num_envs: usize, thread
 pub(super) fn record_env(env: &str, agents: AgentsMode) -> anyhow::Result<RecordEnv> {
     if is_scene_file(env) {
         let path = Path::new(env);
-        return Ok(if agents == AgentsMode::Shared { RecordEnv::multi(make_parallel_from_file(path)?) } else { RecordEnv::single(make_from_file(path)?) });
+        return Ok(if agents == AgentsMode::Shared {
+            RecordEnv::multi(make_parallel_from_file(path)?)
+        } else {
+            RecordEnv::single(make_from_file(path)?)
+        });
     }
     let reg = registry();
     let options = MakeOptions::default();
@@ -276,7 +294,13 @@ pub(super) fn record_env(env: &str, agents: AgentsMode) -> anyhow::Result<Record
 }
 
 /// Records `episodes` episodes of `policy` in `env` (episode k reset with `seed + k`).
-pub(super) fn record_episodes(env: &str, agents: AgentsMode, policy: &mut dyn Policy, episodes: usize, seed: u64) -> anyhow::Result<Recording> {
+pub(super) fn record_episodes(
+    env: &str,
+    agents: AgentsMode,
+    policy: &mut dyn Policy,
+    episodes: usize,
+    seed: u64,
+) -> anyhow::Result<Recording> {
     let mut target = record_env(env, agents)?;
     let seeds: Vec<u64> = (0..episodes as u64).map(|k| seed.wrapping_add(k)).collect();
     // A guard for scene files without a step limit.

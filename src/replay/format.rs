@@ -188,7 +188,11 @@ pub fn write(path: &Path, recording: &Recording) -> Result<(), ReplayError> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(io)?;
     }
-    let tmp = path.with_file_name(format!(".{}.tmp-{}", path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()), std::process::id()));
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp-{}",
+        path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+        std::process::id()
+    ));
     let mut f = std::fs::File::create(&tmp).map_err(io)?;
     f.write_all(&bytes).map_err(io)?;
     f.sync_all().map_err(io)?;
@@ -204,8 +208,8 @@ pub fn read(path: &Path) -> Result<Recording, ReplayError> {
         struct VersionOnly {
             format_version: u32,
         }
-        let version: VersionOnly =
-            serde_json::from_slice(&bytes).map_err(|e| ReplayError::NotAnEpisodeFile { path: p(), reason: format!("JSON without format_version: {e}") })?;
+        let version: VersionOnly = serde_json::from_slice(&bytes)
+            .map_err(|e| ReplayError::NotAnEpisodeFile { path: p(), reason: format!("JSON without format_version: {e}") })?;
         if version.format_version != FORMAT_VERSION {
             return Err(ReplayError::UnknownVersion { path: p(), found: version.format_version });
         }
@@ -224,7 +228,8 @@ pub fn read(path: &Path) -> Result<Recording, ReplayError> {
     let len = u64::from_le_bytes(len_bytes);
     let available = bytes.len() as u64 - 20;
     // The length comes from the file: a crafted one must not overflow or slice out of range.
-    let needed = len.checked_add(4).ok_or_else(|| ReplayError::Corrupt { path: p(), reason: format!("impossible payload length {len}") })?;
+    let needed =
+        len.checked_add(4).ok_or_else(|| ReplayError::Corrupt { path: p(), reason: format!("impossible payload length {len}") })?;
     if available < needed {
         return Err(ReplayError::Truncated { path: p(), missing: needed - available, expected: len });
     }

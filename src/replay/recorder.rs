@@ -109,12 +109,16 @@ impl RecordEnv {
     fn step(&mut self, actions: &[ActionLog]) -> Result<(), ReplayError> {
         match self {
             RecordEnv::Single { env, obs, last } => {
-                let action = actions.first().and_then(as_action).ok_or_else(|| EnvError::InvalidAction { action: "none".into(), space: env.action_space().to_string() })?;
+                let action = actions
+                    .first()
+                    .and_then(as_action)
+                    .ok_or_else(|| EnvError::InvalidAction { action: "none".into(), space: env.action_space().to_string() })?;
                 let out = env.step(action, obs)?;
                 *last = (out.reward, out.terminated, out.truncated, out.info);
             }
             RecordEnv::Multi { env, bufs, rows, idle } => {
-                let acts: Vec<Action<'_>> = actions.iter().zip(idle.iter()).filter_map(|(a, i)| as_action(a).or_else(|| as_action(i))).collect();
+                let acts: Vec<Action<'_>> =
+                    actions.iter().zip(idle.iter()).filter_map(|(a, i)| as_action(a).or_else(|| as_action(i))).collect();
                 env.step(&acts, bufs)?;
                 rows.clear();
                 bufs.obs.iter().for_each(|o| rows.extend_from_slice(o));
@@ -194,20 +198,36 @@ fn row_action(buf: &ActionBuffer, row: usize, rows: usize) -> ActionLog {
 /// Runs `policy` for one episode per seed in `seeds`, recording every step.
 /// Episodes stop after `max_steps` steps at the latest (a guard for envs without a time limit).
 pub fn record(env: &mut RecordEnv, policy: &mut dyn Policy, seeds: &[u64], max_steps: usize) -> Result<Vec<EpisodeLog>, ReplayError> {
-    let space = env.action_space().cloned().ok_or_else(|| EnvError::InvalidConfig { what: "env".into(), reason: "it has no agents".into() })?;
+    let space =
+        env.action_space().cloned().ok_or_else(|| EnvError::InvalidConfig { what: "env".into(), reason: "it has no agents".into() })?;
     let rows = env.num_rows();
     let mut actions = ActionBuffer::new(&space, rows)?;
     let mut episodes = Vec::with_capacity(seeds.len());
     for &seed in seeds {
         env.reset(seed)?;
-        let mut log = EpisodeLog { seed, initial: env.snapshot(), initial_obs_hash: hash_f32(env.obs_rows(), 0), steps: Vec::new(), cut_short: false };
+        let mut log = EpisodeLog {
+            seed,
+            initial: env.snapshot(),
+            initial_obs_hash: hash_f32(env.obs_rows(), 0),
+            steps: Vec::new(),
+            cut_short: false,
+        };
         while !env.episode_over() && log.steps.len() < max_steps {
             let active = env.active();
             policy.act(env.obs_rows(), &active, &mut actions)?;
-            let step_actions: Vec<ActionLog> = (0..rows).map(|r| if active[r] { row_action(&actions, r, rows) } else { ActionLog::None }).collect();
+            let step_actions: Vec<ActionLog> =
+                (0..rows).map(|r| if active[r] { row_action(&actions, r, rows) } else { ActionLog::None }).collect();
             env.step(&step_actions)?;
             let (rewards, terminated, truncated, events) = env.outcome();
-            log.steps.push(StepLog { actions: step_actions, rewards, terminated, truncated, events, snapshot: env.snapshot(), obs_hash: hash_f32(env.obs_rows(), 0) });
+            log.steps.push(StepLog {
+                actions: step_actions,
+                rewards,
+                terminated,
+                truncated,
+                events,
+                snapshot: env.snapshot(),
+                obs_hash: hash_f32(env.obs_rows(), 0),
+            });
         }
         log.cut_short = !env.episode_over();
         episodes.push(log);
@@ -248,10 +268,13 @@ pub fn resimulate(env: &mut RecordEnv, episodes: &[EpisodeLog]) -> Result<(), Re
             let snap = env.snapshot();
             if snap != step.snapshot {
                 let first = snap.objects.iter().zip(&step.snapshot.objects).position(|(a, b)| a != b);
-                return Err(diverged(t + 1, match first {
-                    Some(i) => format!("object {} differs: {:?}, recorded {:?}", i, snap.objects[i], step.snapshot.objects[i]),
-                    None => format!("{} objects, recorded {}", snap.objects.len(), step.snapshot.objects.len()),
-                }));
+                return Err(diverged(
+                    t + 1,
+                    match first {
+                        Some(i) => format!("object {} differs: {:?}, recorded {:?}", i, snap.objects[i], step.snapshot.objects[i]),
+                        None => format!("{} objects, recorded {}", snap.objects.len(), step.snapshot.objects.len()),
+                    },
+                ));
             }
         }
         if !ep.cut_short && !env.episode_over() {

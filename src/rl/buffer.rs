@@ -123,7 +123,18 @@ impl RolloutBuffer {
                 }
             }
         }
-        gae(rows, &self.rewards, &self.values, &self.next_values, &self.terminated, &self.ended, &self.valid, gamma, gae_lambda, &mut self.advantages);
+        gae(
+            rows,
+            &self.rewards,
+            &self.values,
+            &self.next_values,
+            &self.terminated,
+            &self.ended,
+            &self.valid,
+            gamma,
+            gae_lambda,
+            &mut self.advantages,
+        );
         for ((ret, adv), v) in self.returns.iter_mut().zip(&self.advantages).zip(&self.values) {
             *ret = adv + v;
         }
@@ -141,10 +152,17 @@ mod tests {
 
     /// Reference: a direct transcription of the GAE sum
     /// A_t = Σ_k (γλ)^k δ_{t+k}, stopping after the transition that ends the episode.
-    fn reference(rewards: &[f32], values: &[f32], next_values: &[f32], terminated: &[bool], ended: &[bool], gamma: f32, lambda: f32) -> Vec<f32> {
+    fn reference(
+        rewards: &[f32],
+        values: &[f32],
+        next_values: &[f32],
+        terminated: &[bool],
+        ended: &[bool],
+        gamma: f32,
+        lambda: f32,
+    ) -> Vec<f32> {
         let n = rewards.len();
-        let delta: Vec<f32> =
-            (0..n).map(|t| rewards[t] + if terminated[t] { 0.0 } else { gamma * next_values[t] } - values[t]).collect();
+        let delta: Vec<f32> = (0..n).map(|t| rewards[t] + if terminated[t] { 0.0 } else { gamma * next_values[t] } - values[t]).collect();
         (0..n)
             .map(|t| {
                 let mut sum = 0.0;

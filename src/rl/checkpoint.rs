@@ -122,7 +122,8 @@ pub fn load(path: &Path, device: &Device) -> Result<Checkpoint> {
     if !dir.join("model.safetensors").exists() {
         return Err(bad("no model.safetensors here (pass a run directory or its checkpoint/ directory)".into()));
     }
-    let tensors = candle_core::safetensors::load(dir.join("model.safetensors"), device).map_err(|e| bad(format!("model.safetensors: {e}")))?;
+    let tensors =
+        candle_core::safetensors::load(dir.join("model.safetensors"), device).map_err(|e| bad(format!("model.safetensors: {e}")))?;
     let state_path = dir.join("state.toml");
     let state_text = std::fs::read_to_string(&state_path).map_err(RlError::io(&state_path))?;
     let state: TrainState = toml::from_str(&state_text).map_err(|e| bad(format!("state.toml: {}", e.to_string().trim_end())))?;

@@ -359,7 +359,10 @@ impl TrainConfig {
         unit("dqn.exploration_initial_eps", d.exploration_initial_eps)?;
         unit("dqn.exploration_final_eps", d.exploration_final_eps)?;
         if d.train_freq == 0 || d.target_update_interval == 0 {
-            return Err(RlError::config(if d.train_freq == 0 { "dqn.train_freq" } else { "dqn.target_update_interval" }, "must be at least 1"));
+            return Err(RlError::config(
+                if d.train_freq == 0 { "dqn.train_freq" } else { "dqn.target_update_interval" },
+                "must be at least 1",
+            ));
         }
         if d.learning_rate.is_nan() || d.learning_rate <= 0.0 {
             return Err(RlError::config("dqn.learning_rate", "must be positive"));
@@ -370,7 +373,8 @@ impl TrainConfig {
 
 /// Sets `a.b.c=value` in `table`, creating tables on the way.
 fn apply_override(table: &mut toml::Table, item: &str) -> Result<()> {
-    let (key, raw) = item.split_once('=').ok_or_else(|| RlError::config(item, "an override is KEY=VALUE, for example ppo.learning_rate=0.001"))?;
+    let (key, raw) =
+        item.split_once('=').ok_or_else(|| RlError::config(item, "an override is KEY=VALUE, for example ppo.learning_rate=0.001"))?;
     let key = key.trim();
     // Parse the value as TOML (numbers, booleans, arrays, quoted strings); a bare word is a string.
     let value = toml::from_str::<toml::Table>(&format!("v = {}", raw.trim()))
@@ -417,7 +421,8 @@ mod tests {
         assert!(err.contains("ppo.gamma"), "{err}");
         let err = TrainConfig::from_toml("algo = \"a2c\"\n", "agents/x.toml").err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err.contains("a2c"), "{err}");
-        let err = TrainConfig::from_toml_with_overrides("", "x", &["ppo.num_steps".into()]).err().map(|e| e.to_string()).unwrap_or_default();
+        let err =
+            TrainConfig::from_toml_with_overrides("", "x", &["ppo.num_steps".into()]).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err.contains("KEY=VALUE"), "{err}");
     }
 }

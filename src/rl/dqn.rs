@@ -182,8 +182,13 @@ impl ReplayBuffer {
     /// Samples `batch` transitions uniformly (with replacement) as host arrays.
     pub fn sample<R: Rng + ?Sized>(&self, batch: usize, rng: &mut R) -> Sample {
         let d = self.obs_dim;
-        let (mut o, mut a, mut r, mut n, mut t) =
-            (Vec::with_capacity(batch * d), Vec::with_capacity(batch), Vec::with_capacity(batch), Vec::with_capacity(batch * d), Vec::with_capacity(batch));
+        let (mut o, mut a, mut r, mut n, mut t) = (
+            Vec::with_capacity(batch * d),
+            Vec::with_capacity(batch),
+            Vec::with_capacity(batch),
+            Vec::with_capacity(batch * d),
+            Vec::with_capacity(batch),
+        );
         for _ in 0..batch {
             let i = rng.random_range(0..self.len.max(1));
             o.extend_from_slice(&self.obs[i * d..(i + 1) * d]);
@@ -252,14 +257,36 @@ pub struct Dqn {
 
 impl Dqn {
     /// A learner for `batch`; `q` and `target` must have the same architecture.
-    pub fn new(config: DqnConfig, q: QNetwork, target: QNetwork, batch: &dyn AgentBatch, total_steps: u64, rng: ChaCha8Rng) -> Result<Self> {
+    pub fn new(
+        config: DqnConfig,
+        q: QNetwork,
+        target: QNetwork,
+        batch: &dyn AgentBatch,
+        total_steps: u64,
+        rng: ChaCha8Rng,
+    ) -> Result<Self> {
         target.params.copy_from(&q.params)?;
         let adam = Adam::new(q.params(), AdamConfig { eps: config.adam_eps, ..AdamConfig::default() })?;
         let replay = ReplayBuffer::new(config.buffer_size, q.obs_dim);
         let rows = batch.num_rows();
         let env_actions = ActionBuffer::new(batch.action_space(), rows)?;
         let (next_target_update, train_after) = (config.target_update_interval, config.learning_starts);
-        Ok(Self { config, q, target, adam, replay, global_step: 0, total_steps, iteration: 0, rng, rows, envs: batch.num_envs(), env_actions, next_target_update, train_after })
+        Ok(Self {
+            config,
+            q,
+            target,
+            adam,
+            replay,
+            global_step: 0,
+            total_steps,
+            iteration: 0,
+            rng,
+            rows,
+            envs: batch.num_envs(),
+            env_actions,
+            next_target_update,
+            train_after,
+        })
     }
 
     /// The optimiser.

@@ -49,7 +49,10 @@ pub fn evaluate(policy: &mut dyn Policy, batch: &mut dyn AgentBatch, episodes: u
     while counts.iter().zip(&targets).any(|(c, t)| c < t) {
         batch_steps += 1;
         if batch_steps > max_batch_steps {
-            return Err(super::RlError::config("eval.episodes", format!("{episodes} episodes did not finish within {max_batch_steps} steps; does the env have a time limit?")));
+            return Err(super::RlError::config(
+                "eval.episodes",
+                format!("{episodes} episodes did not finish within {max_batch_steps} steps; does the env have a time limit?"),
+            ));
         }
         let state = batch.state();
         policy.act(&state.obs, &state.active, &mut actions)?;

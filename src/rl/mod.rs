@@ -45,9 +45,15 @@ pub fn device(name: &str) -> Result<Device> {
     match name {
         "cpu" => Ok(Device::Cpu),
         n if n == "cuda" || n.starts_with("cuda:") => {
-            let ordinal = n.strip_prefix("cuda:").map_or(Ok(0), str::parse::<usize>).map_err(|_| RlError::config("device", format!("'{n}' is not cuda:N")))?;
+            let ordinal = n
+                .strip_prefix("cuda:")
+                .map_or(Ok(0), str::parse::<usize>)
+                .map_err(|_| RlError::config("device", format!("'{n}' is not cuda:N")))?;
             if !candle_core::utils::cuda_is_available() {
-                return Err(RlError::config("device", "this binary was built without CUDA; rebuild with `cargo build --release --features cuda`"));
+                return Err(RlError::config(
+                    "device",
+                    "this binary was built without CUDA; rebuild with `cargo build --release --features cuda`",
+                ));
             }
             Ok(Device::new_cuda(ordinal)?)
         }

@@ -47,14 +47,14 @@ impl candle_core::CustomOp1 for FastTanh {
         "fast-tanh"
     }
 
-    fn cpu_fwd(&self, storage: &candle_core::CpuStorage, layout: &candle_core::Layout) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
-        let candle_core::CpuStorage::F32(data) = storage else {
-            candle_core::bail!("fast-tanh: expected f32 storage")
-        };
+    fn cpu_fwd(
+        &self,
+        storage: &candle_core::CpuStorage,
+        layout: &candle_core::Layout,
+    ) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
+        let candle_core::CpuStorage::F32(data) = storage else { candle_core::bail!("fast-tanh: expected f32 storage") };
         // Linear-layer outputs are always contiguous; anything else takes candle's own tanh.
-        let Some((start, end)) = layout.contiguous_offsets() else {
-            candle_core::bail!("fast-tanh: expected a contiguous tensor")
-        };
+        let Some((start, end)) = layout.contiguous_offsets() else { candle_core::bail!("fast-tanh: expected a contiguous tensor") };
         let out: Vec<f32> = data[start..end].iter().map(|&x| tanh_approx(x)).collect();
         Ok((candle_core::CpuStorage::F32(out), layout.shape().clone()))
     }
@@ -116,7 +116,14 @@ impl ParamStore {
 
     /// A linear layer `in_dim → out_dim` named `name.{weight,bias}`: orthogonal
     /// weights scaled by `gain`, zero bias.
-    pub fn linear<R: Rng + ?Sized>(&mut self, name: &str, in_dim: usize, out_dim: usize, gain: f32, rng: &mut R) -> Result<candle_nn::Linear> {
+    pub fn linear<R: Rng + ?Sized>(
+        &mut self,
+        name: &str,
+        in_dim: usize,
+        out_dim: usize,
+        gain: f32,
+        rng: &mut R,
+    ) -> Result<candle_nn::Linear> {
         let w = orthogonal(out_dim, in_dim, gain, rng);
         let weight = self.var(format!("{name}.weight"), &w, &[out_dim, in_dim])?;
         let bias = self.var(format!("{name}.bias"), &vec![0.0; out_dim], &[out_dim])?;
@@ -209,7 +216,9 @@ impl Mlp {
         let layers = dims
             .windows(2)
             .enumerate()
-            .map(|(i, d)| params.linear(&format!("{name}.{i}"), d[0], d[1], if i == last { out_gain } else { std::f32::consts::SQRT_2 }, rng))
+            .map(|(i, d)| {
+                params.linear(&format!("{name}.{i}"), d[0], d[1], if i == last { out_gain } else { std::f32::consts::SQRT_2 }, rng)
+            })
             .collect::<Result<Vec<_>>>()?;
         Ok(Self { layers, activation })
     }

@@ -68,7 +68,11 @@ impl ActorCritic {
         let mut params = ParamStore::new(device);
         let actor = Mlp::new(&mut params, "actor", obs_dim, &net.hidden, head.out_dim(), net.activation, 0.01, rng)?;
         let critic = Mlp::new(&mut params, "critic", obs_dim, &net.hidden, 1, net.activation, 1.0, rng)?;
-        let log_std = if head.is_gaussian() { Some(params.var("log_std".into(), &vec![init_log_std; head.out_dim()], &[head.out_dim()])?) } else { None };
+        let log_std = if head.is_gaussian() {
+            Some(params.var("log_std".into(), &vec![init_log_std; head.out_dim()], &[head.out_dim()])?)
+        } else {
+            None
+        };
         let policy_rng = crate::util::seed::rng_from_seed(rng.random());
         Ok(Self {
             head,
@@ -144,7 +148,13 @@ impl Policy for ActorCritic {
         self.scratch_stored.resize(rows * w, 0.0);
         for r in 0..rows {
             let det = self.deterministic;
-            self.head.sample_row(&out[r * od..(r + 1) * od], &log_std, &mut self.policy_rng, det, &mut self.scratch_stored[r * w..(r + 1) * w]);
+            self.head.sample_row(
+                &out[r * od..(r + 1) * od],
+                &log_std,
+                &mut self.policy_rng,
+                det,
+                &mut self.scratch_stored[r * w..(r + 1) * w],
+            );
         }
         self.head.write_env_actions(&self.scratch_stored, actions);
         Ok(())
@@ -203,7 +213,20 @@ impl Ppo {
         let rows = batch.num_rows();
         let buffer = RolloutBuffer::new(config.num_steps, rows, agent.obs_dim, agent.head.action_width());
         let env_actions = ActionBuffer::new(batch.action_space(), rows)?;
-        Ok(Self { config, agent, adam, buffer, global_step: 0, total_steps, iteration: 0, rng, rows, envs: batch.num_envs(), scratch_obs: Vec::new(), env_actions })
+        Ok(Self {
+            config,
+            agent,
+            adam,
+            buffer,
+            global_step: 0,
+            total_steps,
+            iteration: 0,
+            rng,
+            rows,
+            envs: batch.num_envs(),
+            scratch_obs: Vec::new(),
+            env_actions,
+        })
     }
 
     /// The optimiser (for checkpoints).
@@ -246,8 +269,13 @@ impl Ppo {
             let (out, values) = self.agent.forward_host(&self.buffer.obs[base * d..(base + rows) * d], rows)?;
             for r in 0..rows {
                 let i = base + r;
-                self.buffer.logprobs[i] =
-                    self.agent.head.sample_row(&out[r * od..(r + 1) * od], &log_std, &mut self.rng, false, &mut self.buffer.actions[i * w..(i + 1) * w]);
+                self.buffer.logprobs[i] = self.agent.head.sample_row(
+                    &out[r * od..(r + 1) * od],
+                    &log_std,
+                    &mut self.rng,
+                    false,
+                    &mut self.buffer.actions[i * w..(i + 1) * w],
+                );
                 self.buffer.values[i] = values[r];
             }
             self.agent.head.write_env_actions(&self.buffer.actions[base * w..(base + rows) * w], &mut self.env_actions);
@@ -298,7 +326,12 @@ impl Ppo {
         let b = &self.buffer;
         let valid = b.valid_indices();
         let n = valid.len();
-        let mut stats = PpoStats { learning_rate: lr, clip_coef: clip, explained_variance: explained_variance(&b.values, &b.returns, &b.valid), ..PpoStats::default() };
+        let mut stats = PpoStats {
+            learning_rate: lr,
+            clip_coef: clip,
+            explained_variance: explained_variance(&b.values, &b.returns, &b.valid),
+            ..PpoStats::default()
+        };
         if n == 0 {
             return Ok(stats);
         }
@@ -392,7 +425,8 @@ pub fn shuffle<T, R: Rng + ?Sized>(items: &mut [T], rng: &mut R) {
 
 /// 1 - Var(y - ŷ) / Var(y) over the valid entries (NaN when Var(y) = 0, as SB3).
 fn explained_variance(pred: &[f32], target: &[f32], valid: &[bool]) -> f64 {
-    let pairs: Vec<(f64, f64)> = pred.iter().zip(target).zip(valid).filter(|(_, v)| **v).map(|((p, t), _)| (f64::from(*p), f64::from(*t))).collect();
+    let pairs: Vec<(f64, f64)> =
+        pred.iter().zip(target).zip(valid).filter(|(_, v)| **v).map(|((p, t), _)| (f64::from(*p), f64::from(*t))).collect();
     let n = pairs.len() as f64;
     if n < 2.0 {
         return f64::NAN;

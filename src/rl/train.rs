@@ -74,7 +74,9 @@ impl Learner {
     /// Metric columns this learner logs (besides the shared ones).
     fn columns(algo: Algo) -> &'static [&'static str] {
         match algo {
-            Algo::Ppo => &["policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction", "explained_variance", "learning_rate", "clip_coef"],
+            Algo::Ppo => {
+                &["policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction", "explained_variance", "learning_rate", "clip_coef"]
+            }
             Algo::Dqn => &["loss", "q_mean", "epsilon"],
         }
     }
@@ -107,7 +109,12 @@ impl Learner {
     }
 
     /// Counters and tensors for a checkpoint.
-    fn snapshot(&self, config: &TrainConfig, solved_at_step: Option<u64>, train_seconds: f64) -> Result<(std::collections::HashMap<String, candle_core::Tensor>, TrainState)> {
+    fn snapshot(
+        &self,
+        config: &TrainConfig,
+        solved_at_step: Option<u64>,
+        train_seconds: f64,
+    ) -> Result<(std::collections::HashMap<String, candle_core::Tensor>, TrainState)> {
         let (mut tensors, rng, iteration, steps, adam, next_target_update) = match self {
             Learner::Ppo(p) => (p.agent.tensors()?, &p.rng, p.iteration, p.global_step, p.adam(), None),
             Learner::Dqn(d) => (d.q.tensors()?, &d.rng, d.iteration, d.global_step, d.adam(), Some(d.next_target_update())),
@@ -224,7 +231,17 @@ impl TrainRun {
         let mut columns = vec!["episode_return", "episode_length", "eval_return_mean", "eval_return_std", "steps_per_second"];
         columns.extend_from_slice(Learner::columns(config.algo));
         let metrics = MetricsWriter::create(run_dir, &columns, resume.is_some()).map_err(RlError::io(run_dir))?;
-        Ok(Self { after_eval: None, config, learner, run_dir: run_dir.to_owned(), metrics, recent: VecDeque::new(), solved_at, train_seconds, eval_count: 0 })
+        Ok(Self {
+            after_eval: None,
+            config,
+            learner,
+            run_dir: run_dir.to_owned(),
+            metrics,
+            recent: VecDeque::new(),
+            solved_at,
+            train_seconds,
+            eval_count: 0,
+        })
     }
 
     /// The checkpoint directory of this run.
@@ -235,7 +252,12 @@ impl TrainRun {
     /// Trains until `total_steps` (or the evaluation target, if configured to stop
     /// there), evaluating in `eval_batch`, logging metrics and writing checkpoints.
     /// `on_progress` is called after every iteration.
-    pub fn run(&mut self, batch: &mut dyn AgentBatch, eval_batch: &mut dyn AgentBatch, on_progress: &mut dyn FnMut(&Progress)) -> Result<TrainSummary> {
+    pub fn run(
+        &mut self,
+        batch: &mut dyn AgentBatch,
+        eval_batch: &mut dyn AgentBatch,
+        on_progress: &mut dyn FnMut(&Progress),
+    ) -> Result<TrainSummary> {
         let started = Instant::now();
         let start_step = self.learner.global_step();
         // A resumed run starts new episodes from seeds that depend on where it resumed.
@@ -260,7 +282,9 @@ impl TrainRun {
                 if self.recent.len() > 100 {
                     self.recent.pop_front();
                 }
-                self.metrics.log(step, &[("episode_return", ep.episode_return), ("episode_length", ep.length as f64)]).map_err(RlError::io(self.metrics.csv_path()))?;
+                self.metrics
+                    .log(step, &[("episode_return", ep.episode_return), ("episode_length", ep.length as f64)])
+                    .map_err(RlError::io(self.metrics.csv_path()))?;
             }
             if step >= next_eval {
                 next_eval = next_multiple(step, every_eval);
@@ -280,14 +304,22 @@ impl TrainRun {
                 self.save()?;
             }
             let recent_return = (!self.recent.is_empty()).then(|| self.recent.iter().sum::<f64>() / self.recent.len() as f64);
-            on_progress(&Progress { global_step: step, total_steps: self.config.total_steps, steps_per_second: sps, recent_return, last_eval });
+            on_progress(&Progress {
+                global_step: step,
+                total_steps: self.config.total_steps,
+                steps_per_second: sps,
+                recent_return,
+                last_eval,
+            });
             if self.config.eval.stop_at_target && self.solved_at.is_some() {
                 break;
             }
         }
         let final_eval = self.evaluate(eval_batch)?;
         let step = self.learner.global_step();
-        self.metrics.log(step, &[("eval_return_mean", final_eval.mean()), ("eval_return_std", final_eval.std())]).map_err(RlError::io(self.metrics.csv_path()))?;
+        self.metrics
+            .log(step, &[("eval_return_mean", final_eval.mean()), ("eval_return_std", final_eval.std())])
+            .map_err(RlError::io(self.metrics.csv_path()))?;
         self.metrics.flush().map_err(RlError::io(self.metrics.csv_path()))?;
         self.save()?;
         Ok(TrainSummary {
@@ -303,7 +335,8 @@ impl TrainRun {
     /// Evaluates the current policy for `eval.episodes` episodes on fresh seeds.
     pub fn evaluate(&mut self, eval_batch: &mut dyn AgentBatch) -> Result<EvalReport> {
         // Evaluation seeds never coincide with training seeds (env i trains on seed + i).
-        let seed = self.config.seed.wrapping_add(1 << 32).wrapping_add(self.eval_count.wrapping_mul(self.config.eval.episodes as u64 + 1_000));
+        let seed =
+            self.config.seed.wrapping_add(1 << 32).wrapping_add(self.eval_count.wrapping_mul(self.config.eval.episodes as u64 + 1_000));
         self.eval_count += 1;
         let episodes = self.config.eval.episodes;
         let deterministic = self.config.eval.deterministic;

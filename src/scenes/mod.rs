@@ -59,7 +59,8 @@ pub fn scripted_policy(env: &str, seed: u64) -> Option<Box<dyn crate::env::Polic
     if env == "driving-highway-v0" || env == "driving-highway-2ag-v0" {
         let cfg = driving::DrivingConfig::scene(driving::SceneKind::Highway);
         let straight = cfg.observation == driving::ObservationKind::Kinematics;
-        return straight.then(|| Box::new(driving::scripted::HighwayScripted::new(cfg.lanes, cfg.vehicles_count)) as Box<dyn crate::env::Policy>);
+        return straight
+            .then(|| Box::new(driving::scripted::HighwayScripted::new(cfg.lanes, cfg.vehicles_count)) as Box<dyn crate::env::Policy>);
     }
     None
 }

@@ -1,4 +1,4 @@
 //! Small leaf helpers shared by every module. Depends only on std and rand.
 
-pub mod seed;
 pub mod metrics;
+pub mod seed;

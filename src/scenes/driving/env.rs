@@ -605,7 +605,6 @@ impl DrivingEnv {
     }
 }
 
-
 impl ParallelEnv for DrivingEnv {
     fn possible_agents(&self) -> &[String] {
         &self.names
@@ -785,7 +784,6 @@ impl Env for JointDrivingEnv {
         ParallelEnv::snapshot(&self.inner, out)
     }
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -11,8 +11,8 @@
 
 use super::road::LANE_WIDTH;
 use super::vehicle::MAX_SPEED;
-use crate::env::vector::ActionBuffer;
 use crate::env::policy::act_per_row;
+use crate::env::vector::ActionBuffer;
 use crate::env::{EnvError, Policy};
 
 const LANE_LEFT: i64 = 0;

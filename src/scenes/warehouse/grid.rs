@@ -828,7 +828,6 @@ impl GridWarehouse {
     }
 }
 
-
 impl ParallelEnv for GridWarehouse {
     fn possible_agents(&self) -> &[String] {
         &self.names

@@ -136,7 +136,6 @@ impl Env for JointGridWarehouse {
     }
 }
 
-
 /// Pushes the floor and the goal stations of `layout` into a snapshot (ids 0, 1, …)
 /// and returns the next free id. Shared by the grid and physics warehouses.
 pub(crate) fn push_floor_and_goals(layout: &Layout, out: &mut Snapshot) -> u32 {

@@ -652,7 +652,6 @@ impl PhysicsWarehouse {
     }
 }
 
-
 impl ParallelEnv for PhysicsWarehouse {
     fn possible_agents(&self) -> &[String] {
         &self.names
@@ -815,4 +814,3 @@ impl Env for JointPhysicsWarehouse {
         ParallelEnv::snapshot(&self.inner, out)
     }
 }
-

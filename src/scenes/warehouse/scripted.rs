@@ -15,8 +15,8 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::layout::Layout;
-use crate::env::vector::ActionBuffer;
 use crate::env::policy::act_per_row;
+use crate::env::vector::ActionBuffer;
 use crate::env::{EnvError, Policy};
 use crate::util::seed::rng_from_seed;
 
@@ -87,7 +87,11 @@ impl GridScripted {
             for dy in -r..=r {
                 for dx in -r..=r {
                     let c = cell(dx, dy);
-                    if (dx, dy) != (0, 0) && c[5] > 0.5 && c[6] > 0.5 && best.is_none_or(|(bx, by)| dx.abs() + dy.abs() < bx.abs() + by.abs()) {
+                    if (dx, dy) != (0, 0)
+                        && c[5] > 0.5
+                        && c[6] > 0.5
+                        && best.is_none_or(|(bx, by)| dx.abs() + dy.abs() < bx.abs() + by.abs())
+                    {
                         best = Some((dx, dy));
                     }
                 }
