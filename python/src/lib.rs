@@ -11,10 +11,9 @@ use numpy::{PyArray1, PyReadonlyArray1, PyReadwriteArray1};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
-use synthgym::env::vector::{ActionBuffer, Actions, AutoresetMode, Backend, SerialVecEnv, ThreadedVecEnv, VecEnv, make_vec};
-use synthgym::env::wrappers::TimeLimit;
+use synthgym::env::vector::{ActionBuffer, Actions, AutoresetMode, SerialVecEnv, ThreadedVecEnv, VecEnv};
 use synthgym::env::{Action, Env, EnvError, Info, MakeOptions, ParallelBuffers, ParallelEnv, Space};
-use synthgym::scenes::{make_from_file, make_parallel_from_file, registry};
+use synthgym::scenes::{make_env, make_parallel_env, registry};
 
 fn err(e: EnvError) -> PyErr {
     // An env inside a vector env: the kind of error is the inner one's.
@@ -41,22 +40,6 @@ fn err(e: EnvError) -> PyErr {
 
 fn options(max_episode_steps: Option<u64>) -> MakeOptions {
     MakeOptions { max_episode_steps, ..MakeOptions::default() }
-}
-
-fn is_scene_file(id: &str) -> bool {
-    id.ends_with(".toml") || std::path::Path::new(id).is_file()
-}
-
-/// A single-agent env for a registry id or a scene file, with an optional time limit.
-fn make_single(id: &str, max_episode_steps: Option<u64>) -> Result<Box<dyn Env>, EnvError> {
-    if !is_scene_file(id) {
-        return registry().make(id, &options(max_episode_steps));
-    }
-    let env = make_from_file(std::path::Path::new(id))?;
-    Ok(match max_episode_steps {
-        Some(steps) => Box::new(TimeLimit::new(env, steps)?),
-        None => env,
-    })
 }
 
 /// A space as plain Python data: `("Discrete", n, start)`, `("MultiDiscrete", nvec)`,
@@ -131,7 +114,7 @@ impl RustEnv {
     #[new]
     #[pyo3(signature = (id, max_episode_steps=None))]
     fn new(id: &str, max_episode_steps: Option<u64>) -> PyResult<Self> {
-        let env = make_single(id, max_episode_steps).map_err(err)?;
+        let env = make_env(id, &options(max_episode_steps)).map_err(err)?;
         let obs = vec![0.0; env.observation_space().flat_dim()];
         Ok(Self { env: Mutex::new(env), obs })
     }
@@ -186,16 +169,11 @@ impl RustVecEnv {
             "disabled" => AutoresetMode::Disabled,
             other => return Err(PyValueError::new_err(format!("autoreset must be next_step, same_step or disabled, not {other:?}"))),
         };
-        let env: Box<dyn VecEnv> = if is_scene_file(id) {
-            let envs = (0..num_envs).map(|_| make_single(id, max_episode_steps)).collect::<Result<Vec<_>, _>>().map_err(err)?;
-            if threads > 1 {
-                Box::new(ThreadedVecEnv::new(envs, threads, mode).map_err(err)?)
-            } else {
-                Box::new(SerialVecEnv::new(envs, mode).map_err(err)?)
-            }
+        let envs = (0..num_envs).map(|_| make_env(id, &options(max_episode_steps))).collect::<Result<Vec<_>, _>>().map_err(err)?;
+        let env: Box<dyn VecEnv> = if threads > 1 {
+            Box::new(ThreadedVecEnv::new(envs, threads, mode).map_err(err)?)
         } else {
-            let backend = if threads > 1 { Backend::Threaded { num_threads: threads } } else { Backend::Serial };
-            make_vec(registry(), id, num_envs, backend, mode, &options(max_episode_steps)).map_err(err)?
+            Box::new(SerialVecEnv::new(envs, mode).map_err(err)?)
         };
         let actions = ActionBuffer::new(env.single_action_space(), num_envs).map_err(err)?;
         Ok(Self { env: Mutex::new(env), actions, num_envs })
@@ -335,15 +313,7 @@ impl RustParallelEnv {
     #[new]
     #[pyo3(signature = (id, max_episode_steps=None))]
     fn new(id: &str, max_episode_steps: Option<u64>) -> PyResult<Self> {
-        let env = if is_scene_file(id) {
-            if max_episode_steps.is_some() {
-                return Err(PyValueError::new_err("max_episode_steps is set in the scene file (max_steps / duration) for parallel envs"));
-            }
-            make_parallel_from_file(std::path::Path::new(id))
-        } else {
-            registry().make_parallel(id, &options(max_episode_steps))
-        }
-        .map_err(err)?;
+        let env = make_parallel_env(id, &options(max_episode_steps)).map_err(err)?;
         let bufs = ParallelBuffers::for_env(env.as_ref());
         let agents = env.possible_agents().to_vec();
         let missing = |i: usize| PyRuntimeError::new_err(format!("{id}: agent {i} has no space"));
@@ -416,10 +386,10 @@ fn env_ids() -> Vec<String> {
     registry().specs().iter().map(|s| s.id.clone()).collect()
 }
 
-/// Whether `id` has a multi-agent (parallel) version.
+/// Whether `id` (a registry id or a scene file) has a multi-agent (parallel) version.
 #[pyfunction]
 fn has_parallel(id: &str) -> PyResult<bool> {
-    Ok(registry().spec(id).map_err(err)?.parallel_entry_point.is_some())
+    synthgym::scenes::has_parallel(id).map_err(err)
 }
 
 #[pymodule]

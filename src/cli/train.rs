@@ -7,13 +7,13 @@ use anyhow::{Context, bail};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::env::vector::{AutoresetMode, Backend, SerialVecEnv, ThreadedVecEnv, VecEnv, make_vec};
-use crate::env::{Env, MakeOptions, Policy};
+use crate::env::vector::{AutoresetMode, SerialVecEnv, ThreadedVecEnv, VecEnv};
+use crate::env::{MakeOptions, Policy};
 use crate::replay::{FORMAT_VERSION, RecordEnv, Recording, record};
 use crate::rl::config::AgentsMode;
 use crate::rl::train::Progress;
 use crate::rl::{AgentBatch, ParallelBatch, TrainConfig, TrainRun, VecBatch, checkpoint};
-use crate::scenes::{make_from_file, make_parallel_from_file, registry};
+use crate::scenes::{has_parallel, is_scene_file, make_env, make_parallel_env};
 
 /// Arguments of `synthgym train`.
 #[derive(Debug, Parser)]
@@ -244,52 +244,32 @@ fn default_run_dir(config: &TrainConfig) -> PathBuf {
     dir
 }
 
-/// Whether `env` names a scene file rather than a registry id.
-fn is_scene_file(env: &str) -> bool {
-    env.ends_with(".toml") || Path::new(env).is_file()
-}
-
 /// The rows a learner acts for: a parameter-sharing batch of multi-agent envs, or a
 /// `SameStep` vector env of single-agent (or joint multi-agent) envs.
 pub(super) fn build_batch(env: &str, agents: AgentsMode, num_envs: usize, threads: usize) -> anyhow::Result<Box<dyn AgentBatch>> {
-    let num_envs = num_envs.max(1);
-    if is_scene_file(env) {
-        let path = Path::new(env);
-        if agents == AgentsMode::Shared {
-            let envs = (0..num_envs).map(|_| make_parallel_from_file(path)).collect::<Result<Vec<_>, _>>()?;
-            return Ok(Box::new(ParallelBatch::new(envs)?));
-        }
-        let envs = (0..num_envs).map(|_| make_from_file(path)).collect::<Result<Vec<Box<dyn Env>>, _>>()?;
-        return Ok(Box::new(VecBatch::new(vec_env(envs, threads)?)?));
-    }
-    let reg = registry();
-    let spec = reg.spec(env)?;
     let options = MakeOptions::default();
-    if agents == AgentsMode::Shared && spec.parallel_entry_point.is_some() {
-        let envs = (0..num_envs).map(|_| reg.make_parallel(env, &options)).collect::<Result<Vec<_>, _>>()?;
+    let num_envs = num_envs.max(1);
+    if agents == AgentsMode::Shared && has_parallel(env)? {
+        let envs = (0..num_envs).map(|_| make_parallel_env(env, &options)).collect::<Result<Vec<_>, _>>()?;
         return Ok(Box::new(ParallelBatch::new(envs)?));
     }
-    let backend = if threads > 1 { Backend::Threaded { num_threads: threads } } else { Backend::Serial };
-    Ok(Box::new(VecBatch::new(make_vec(reg, env, num_envs, backend, AutoresetMode::SameStep, &options)?)?))
+    let envs = (0..num_envs).map(|_| make_env(env, &options)).collect::<Result<Vec<_>, _>>()?;
+    let vec: Box<dyn VecEnv> = if threads > 1 {
+        Box::new(ThreadedVecEnv::new(envs, threads, AutoresetMode::SameStep)?)
+    } else {
+        Box::new(SerialVecEnv::new(envs, AutoresetMode::SameStep)?)
+    };
+    Ok(Box::new(VecBatch::new(vec)?))
 }
 
 /// An env for the recorder: the multi-agent view where parameter sharing applies
 /// (as in [`build_batch`]), else the single-agent one.
 pub(super) fn record_env(env: &str, agents: AgentsMode) -> anyhow::Result<RecordEnv> {
-    if is_scene_file(env) {
-        let path = Path::new(env);
-        return Ok(if agents == AgentsMode::Shared {
-            RecordEnv::multi(make_parallel_from_file(path)?)
-        } else {
-            RecordEnv::single(make_from_file(path)?)
-        });
-    }
-    let reg = registry();
     let options = MakeOptions::default();
-    Ok(if agents == AgentsMode::Shared && reg.spec(env)?.parallel_entry_point.is_some() {
-        RecordEnv::multi(reg.make_parallel(env, &options)?)
+    Ok(if agents == AgentsMode::Shared && has_parallel(env)? {
+        RecordEnv::multi(make_parallel_env(env, &options)?)
     } else {
-        RecordEnv::single(reg.make(env, &options)?)
+        RecordEnv::single(make_env(env, &options)?)
     })
 }
 
@@ -314,13 +294,5 @@ pub(super) fn record_episodes(
         agents: target.agents(),
         multi_agent: target.is_multi(),
         episodes: logs,
-    })
-}
-
-fn vec_env(envs: Vec<Box<dyn Env>>, threads: usize) -> anyhow::Result<Box<dyn VecEnv>> {
-    Ok(if threads > 1 {
-        Box::new(ThreadedVecEnv::new(envs, threads, AutoresetMode::SameStep)?)
-    } else {
-        Box::new(SerialVecEnv::new(envs, AutoresetMode::SameStep)?)
     })
 }

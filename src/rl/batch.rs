@@ -278,12 +278,13 @@ impl AgentBatch for ParallelBatch {
                 Actions::MultiDiscrete(a) => a[rows.start * width..rows.end * width].chunks(width).map(Action::MultiDiscrete).collect(),
                 Actions::Continuous(a) => a[rows.start * width..rows.end * width].chunks(width).map(Action::Continuous).collect(),
             };
-            let was_active: Vec<bool> = self.bufs[e].active.clone();
             self.envs[e].step(&step_actions, &mut self.bufs[e])?;
             let buf = &self.bufs[e];
             let mut team_reward = 0.0;
-            for (a, &acted) in was_active.iter().enumerate() {
+            for a in 0..agents {
                 let row = e * agents + a;
+                // `state.active` still holds who acted: `copy_obs` refreshes it below.
+                let acted = self.state.active[row];
                 self.state.rewards[row] = if acted { buf.rewards[a] } else { 0.0 };
                 self.state.terminated[row] = acted && buf.terminated[a];
                 self.state.truncated[row] = acted && buf.truncated[a];

@@ -337,14 +337,16 @@ impl Dqn {
     pub fn iterate(&mut self, batch: &mut dyn AgentBatch, episodes: &mut Vec<Episode>) -> Result<DqnStats> {
         let (rows, d) = (self.rows, self.q.obs_dim);
         let batch_steps = self.config.train_freq.div_ceil(self.envs as u64).max(1);
-        let mut obs_n = vec![0.0; rows * d];
+        // The step overwrites the batch state, so the acting observations are kept here
+        // (allocated once per iteration, copied into every step).
+        let (mut obs_n, mut obs_raw, mut active) = (vec![0.0; rows * d], vec![0.0; rows * d], vec![false; rows]);
         let mut chosen = Vec::with_capacity(rows);
         for _ in 0..batch_steps {
             let state = batch.state();
             self.q.normalizer.update(&state.obs, &state.active);
             self.q.normalizer.normalize(&state.obs, &mut obs_n);
-            let obs_raw = state.obs.clone();
-            let active = state.active.clone();
+            obs_raw.copy_from_slice(&state.obs);
+            active.copy_from_slice(&state.active);
             let eps = if self.global_step < self.config.learning_starts { 1.0 } else { self.epsilon() };
             let mut rng = self.rng.clone();
             self.q.choose(&obs_n, rows, eps, &mut rng, &mut chosen)?;

@@ -14,7 +14,47 @@ pub use registry::registry;
 
 use std::path::Path;
 
-use crate::env::{Env, EnvError, ParallelEnv};
+use crate::env::wrappers::TimeLimit;
+use crate::env::{Env, EnvError, MakeOptions, ParallelEnv};
+
+/// Whether `env` names a scene file (a path ending in `.toml`, or an existing file)
+/// rather than a registry id.
+pub fn is_scene_file(env: &str) -> bool {
+    env.ends_with(".toml") || Path::new(env).is_file()
+}
+
+/// The single-agent env for a registry id or a scene file. A scene file's own step
+/// limit applies; `options.max_episode_steps` adds a time limit on top.
+pub fn make_env(env: &str, options: &MakeOptions) -> Result<Box<dyn Env>, EnvError> {
+    if !is_scene_file(env) {
+        return registry().make(env, options);
+    }
+    let made = make_from_file(Path::new(env))?;
+    Ok(match options.max_episode_steps.filter(|_| !options.disable_time_limit) {
+        Some(steps) => Box::new(TimeLimit::new(made, steps)?),
+        None => made,
+    })
+}
+
+/// The multi-agent env for a registry id or a scene file (whose step limit is set in
+/// the file: `options.max_episode_steps` is an error for scene files).
+pub fn make_parallel_env(env: &str, options: &MakeOptions) -> Result<Box<dyn ParallelEnv>, EnvError> {
+    if !is_scene_file(env) {
+        return registry().make_parallel(env, options);
+    }
+    if options.max_episode_steps.is_some() {
+        return Err(EnvError::InvalidConfig {
+            what: "max_episode_steps".into(),
+            reason: "a multi-agent scene file sets its own step limit (max_steps or duration)".into(),
+        });
+    }
+    make_parallel_from_file(Path::new(env))
+}
+
+/// Whether `env` has a multi-agent view (every scene file has one).
+pub fn has_parallel(env: &str) -> Result<bool, EnvError> {
+    Ok(is_scene_file(env) || registry().spec(env)?.parallel_entry_point.is_some())
+}
 
 /// A driving scene file names its `scene`; warehouse files their `mode`.
 fn driving_scene(path: &Path) -> Result<Option<driving::DrivingConfig>, EnvError> {
