@@ -33,6 +33,8 @@
 
 pub mod cli;
 pub mod env;
+#[cfg(feature = "render")]
+pub mod render;
 pub mod replay;
 pub mod rl;
 pub mod scenes;

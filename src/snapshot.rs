@@ -30,11 +30,19 @@ pub enum Class {
     Cart,
     /// CartPole's pole.
     Pole,
+    /// A pallet on the floor (a dataset distractor).
+    Pallet,
+    /// A person standing in a warehouse or by a road (a dataset distractor).
+    Person,
+    /// A traffic cone (a dataset distractor).
+    Cone,
+    /// A sign on a post (a dataset distractor).
+    Sign,
 }
 
 impl Class {
     /// Every class, in id order.
-    pub const ALL: [Class; 10] = [
+    pub const ALL: [Class; 14] = [
         Class::Floor,
         Class::Robot,
         Class::Shelf,
@@ -45,6 +53,10 @@ impl Class {
         Class::Road,
         Class::Cart,
         Class::Pole,
+        Class::Pallet,
+        Class::Person,
+        Class::Cone,
+        Class::Sign,
     ];
 
     /// Stable numeric id (0 is reserved for background in masks, so ids start at 1).
@@ -60,7 +72,22 @@ impl Class {
             Class::Road => 8,
             Class::Cart => 9,
             Class::Pole => 10,
+            Class::Pallet => 11,
+            Class::Person => 12,
+            Class::Cone => 13,
+            Class::Sign => 14,
         }
+    }
+
+    /// Whether the class is a surface ("stuff": floor, road) rather than a countable object;
+    /// surfaces appear in semantic masks but get no instance annotation.
+    pub fn is_surface(self) -> bool {
+        matches!(self, Class::Floor | Class::Road)
+    }
+
+    /// The class named `name` (as [`Class::name`] spells it).
+    pub fn from_name(name: &str) -> Option<Class> {
+        Class::ALL.into_iter().find(|c| c.name() == name)
     }
 
     /// Lower-case name, as used in dataset category lists.
@@ -76,6 +103,10 @@ impl Class {
             Class::Road => "road",
             Class::Cart => "cart",
             Class::Pole => "pole",
+            Class::Pallet => "pallet",
+            Class::Person => "person",
+            Class::Cone => "cone",
+            Class::Sign => "sign",
         }
     }
 }

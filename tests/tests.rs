@@ -37,5 +37,9 @@ mod replay;
 // The `synthgym` binary: subcommands, output and error messages.
 mod cli;
 
+// The offscreen renderer (needs the `render` feature and a Vulkan driver, Mesa's will do).
+#[cfg(feature = "render")]
+mod render;
+
 // Module dependency rules from STYLE.md, enforced by reading the sources.
 mod architecture;

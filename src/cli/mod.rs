@@ -6,6 +6,7 @@
 mod bench;
 mod envs;
 mod eval;
+mod generate;
 mod replay;
 mod table;
 mod train;
@@ -33,6 +34,8 @@ pub enum Command {
     Train(train::TrainArgs),
     /// Evaluate a checkpoint (or a random or scripted baseline) for N episodes.
     Eval(eval::EvalArgs),
+    /// Render labelled synthetic images of a scene (COCO boxes and masks, depth, crops); needs `--features render`.
+    Generate(generate::GenerateArgs),
     /// Summarise an episode file and check that it re-simulates exactly.
     Replay(replay::ReplayArgs),
     /// Measure environment steps per second, single and vectorised, as a table.
@@ -94,6 +97,7 @@ pub fn run(args: Args) -> ExitCode {
         Command::Envs(a) => envs::run(&a),
         Command::Train(a) => train::run(&a),
         Command::Eval(a) => eval::run(&a),
+        Command::Generate(a) => generate::run(&a),
         Command::Replay(a) => replay::run(&a),
         Command::Bench(a) => bench::run(&a),
     };

@@ -12,7 +12,6 @@
 //! and the CRC. Writing goes to a temporary file that is renamed into place, so a
 //! crash never leaves a partial file under the final name.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -185,18 +184,7 @@ pub fn write(path: &Path, recording: &Recording) -> Result<(), ReplayError> {
         out.extend_from_slice(&crc32c(&payload).to_le_bytes());
         out
     };
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(io)?;
-    }
-    let tmp = path.with_file_name(format!(
-        ".{}.tmp-{}",
-        path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
-        std::process::id()
-    ));
-    let mut f = std::fs::File::create(&tmp).map_err(io)?;
-    f.write_all(&bytes).map_err(io)?;
-    f.sync_all().map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+    crate::util::fs::write_atomic(path, &bytes, true).map_err(io)
 }
 
 /// Reads an episode file written by [`write`], checking version, length and checksum.

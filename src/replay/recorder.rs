@@ -195,6 +195,54 @@ fn row_action(buf: &ActionBuffer, row: usize, rows: usize) -> ActionLog {
     }
 }
 
+/// An env driven by a policy one control step at a time, with the policy re-made from the
+/// seed at every reset (so an episode depends on its seed alone). Dataset generation and
+/// frame export use it to move scenes between pictures.
+pub struct Driven {
+    env: RecordEnv,
+    make_policy: Box<dyn Fn(u64) -> Box<dyn Policy>>,
+    policy: Box<dyn Policy>,
+    actions: ActionBuffer,
+}
+
+impl Driven {
+    /// Drives `env` with policies from `make_policy(seed)`.
+    pub fn new(env: RecordEnv, make_policy: Box<dyn Fn(u64) -> Box<dyn Policy>>) -> Result<Self, ReplayError> {
+        let space =
+            env.action_space().cloned().ok_or_else(|| EnvError::InvalidConfig { what: "env".into(), reason: "it has no agents".into() })?;
+        let actions = ActionBuffer::new(&space, env.num_rows())?;
+        let policy = make_policy(0);
+        Ok(Driven { env, make_policy, policy, actions })
+    }
+
+    /// Resets the env and re-makes the policy, both from `seed`.
+    pub fn reset(&mut self, seed: u64) -> Result<(), ReplayError> {
+        self.policy = (self.make_policy)(seed);
+        self.env.reset(seed)
+    }
+
+    /// One control step; returns whether the episode is over.
+    pub fn step(&mut self) -> Result<bool, ReplayError> {
+        let rows = self.env.num_rows();
+        let active = self.env.active();
+        self.policy.act(self.env.obs_rows(), &active, &mut self.actions)?;
+        let step_actions: Vec<ActionLog> =
+            (0..rows).map(|r| if active[r] { row_action(&self.actions, r, rows) } else { ActionLog::None }).collect();
+        self.env.step(&step_actions)?;
+        Ok(self.env.episode_over())
+    }
+
+    /// The scene now, or `None` if the env has nothing to show.
+    pub fn snapshot(&self) -> Option<Snapshot> {
+        let mut s = Snapshot::default();
+        let shown = match &self.env {
+            RecordEnv::Single { env, .. } => env.snapshot(&mut s),
+            RecordEnv::Multi { env, .. } => env.snapshot(&mut s),
+        };
+        shown.then_some(s)
+    }
+}
+
 /// Runs `policy` for one episode per seed in `seeds`, recording every step.
 /// Episodes stop after `max_steps` steps at the latest (a guard for envs without a time limit).
 pub fn record(env: &mut RecordEnv, policy: &mut dyn Policy, seeds: &[u64], max_steps: usize) -> Result<Vec<EpisodeLog>, ReplayError> {

@@ -1,0 +1,61 @@
+//! Atomic file writes: write to a hidden temporary name beside the target, then rename,
+//! so a killed process never leaves a half-written file under the real name.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// The temporary name `path` is written under before the rename.
+fn temporary(path: &Path) -> PathBuf {
+    path.with_file_name(format!(
+        ".{}.tmp-{}",
+        path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+        std::process::id()
+    ))
+}
+
+/// Creates `path`'s parent folders, lets `write` fill a temporary file, then renames it
+/// to `path`. On error the temporary file is removed and `path` is untouched.
+pub fn write_atomic_with(path: &Path, write: impl FnOnce(&mut File) -> io::Result<()>) -> io::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let tmp = temporary(path);
+    let result = File::create(&tmp).and_then(|mut f| write(&mut f)).and_then(|()| std::fs::rename(&tmp, path));
+    if result.is_err() {
+        std::fs::remove_file(&tmp).ok();
+    }
+    result
+}
+
+/// Writes `bytes` to `path` atomically; with `sync`, flushes them to disk before the
+/// rename (for files whose loss on power failure would cost hours of work).
+pub fn write_atomic(path: &Path, bytes: &[u8], sync: bool) -> io::Result<()> {
+    write_atomic_with(path, |f| {
+        f.write_all(bytes)?;
+        if sync { f.sync_all() } else { Ok(()) }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_writes_leave_neither_target_nor_temporary() -> io::Result<()> {
+        let dir = std::env::temp_dir().join(format!("synthgym-fs-{}", std::process::id()));
+        let path = dir.join("sub").join("x.bin");
+        write_atomic(&path, b"one", false)?;
+        assert_eq!(std::fs::read(&path)?, b"one");
+        let err = write_atomic_with(&path, |f| {
+            f.write_all(b"partial")?;
+            Err(io::Error::other("boom"))
+        });
+        assert!(err.is_err());
+        assert_eq!(std::fs::read(&path)?, b"one", "the old file survives a failed rewrite");
+        let names: Vec<_> = std::fs::read_dir(dir.join("sub"))?.filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+        assert_eq!(names.len(), 1, "no temporary left behind: {names:?}");
+        std::fs::remove_dir_all(&dir)?;
+        Ok(())
+    }
+}
