@@ -55,6 +55,16 @@ fn help_lists_only_working_subcommands() -> anyhow::Result<()> {
         .take_while(|l| l.starts_with("  "))
         .filter_map(|l| l.split_whitespace().next())
         .collect();
-    assert_eq!(commands, ["envs", "train", "eval", "replay", "bench", "help"], "{help}");
+    assert_eq!(commands, ["envs", "train", "eval", "generate", "replay", "bench", "help"], "{help}");
+    Ok(())
+}
+
+#[cfg(not(feature = "render"))]
+#[test]
+fn generate_without_the_renderer_says_how_to_get_it() -> anyhow::Result<()> {
+    let out = synthgym(&["generate", "--count", "1", "--out", "/nonexistent/never-written"])?;
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr)?;
+    assert!(err.contains("--features render") && err.contains("mesa-vulkan-drivers"), "{err}");
     Ok(())
 }

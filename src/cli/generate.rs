@@ -179,7 +179,8 @@ mod with_render {
             anyhow::bail!("unknown scene `{}`; `synthgym envs` lists the ids, or pass a scene file", config.scene);
         }
         let out = args.out.clone().unwrap_or_else(|| {
-            let name = std::path::Path::new(&config.scene).file_stem().map_or_else(|| config.scene.clone(), |s| s.to_string_lossy().into_owned());
+            let name =
+                std::path::Path::new(&config.scene).file_stem().map_or_else(|| config.scene.clone(), |s| s.to_string_lossy().into_owned());
             std::path::PathBuf::from("datasets").join(name)
         });
         let show = !args.quiet && std::io::stderr().is_terminal();

@@ -54,19 +54,36 @@ const THREAD_VARS: [&str; 2] = ["RAYON_NUM_THREADS", "CANDLE_NUM_THREADS"];
 /// waiting) made PPO on CartPole twice as slow on a 2-core machine as one thread.
 fn reexec_with_kernel_threads(threads: usize) -> Option<ExitCode> {
     let want = threads.max(1).to_string();
-    if THREAD_VARS.iter().all(|v| std::env::var(v).is_ok_and(|x| x == want)) {
+    reexec_with_env(&THREAD_VARS.map(|v| (v, want.as_str())))
+}
+
+/// Mesa's Vulkan device-selection layer opens a Wayland connection while listing GPUs and
+/// prints "error: XDG_RUNTIME_DIR is invalid" on headless machines; rendering commands
+/// turn the layer off there (`NODEVICE_SELECT=1`) so that no false error is printed.
+fn reexec_for_rendering() -> Option<ExitCode> {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_some() {
+        return None;
+    }
+    reexec_with_env(&[("NODEVICE_SELECT", "1")])
+}
+
+/// Runs this program again with `vars` set (once: not when they already are), because
+/// the libraries that read them do so before `main` could set them, and safe Rust cannot
+/// set environment variables. Returns the child's exit code.
+fn reexec_with_env(vars: &[(&str, &str)]) -> Option<ExitCode> {
+    if vars.iter().all(|(k, v)| std::env::var(k).is_ok_and(|x| x == *v)) {
         return None;
     }
     let exe = std::env::current_exe().ok()?;
     let mut cmd = std::process::Command::new(exe);
     cmd.args(std::env::args_os().skip(1));
-    for v in THREAD_VARS {
-        cmd.env(v, &want);
+    for (k, v) in vars {
+        cmd.env(k, v);
     }
     match cmd.status() {
         Ok(status) => Some(status.code().and_then(|c| u8::try_from(c).ok()).map_or(ExitCode::from(2), ExitCode::from)),
         Err(err) => {
-            eprintln!("error: could not restart with {} threads: {err}", want);
+            eprintln!("error: could not restart with {vars:?}: {err}");
             Some(ExitCode::from(2))
         }
     }
@@ -91,6 +108,11 @@ pub fn run(args: Args) -> ExitCode {
         _ => None,
     };
     if let Some(code) = threads.and_then(reexec_with_kernel_threads) {
+        return code;
+    }
+    if matches!(args.command, Command::Generate(_))
+        && let Some(code) = reexec_for_rendering()
+    {
         return code;
     }
     let result = match args.command {

@@ -27,8 +27,7 @@ pub struct CameraView {
 impl CameraView {
     /// The camera's pose as a bevy transform (looking down its local -z).
     pub fn transform(&self) -> Transform {
-        Transform::from_translation(Vec3::from_array(self.eye))
-            .looking_at(Vec3::from_array(self.target), Vec3::from_array(self.up))
+        Transform::from_translation(Vec3::from_array(self.eye)).looking_at(Vec3::from_array(self.target), Vec3::from_array(self.up))
     }
 
     /// The projection for an image of `width` x `height` pixels.

@@ -29,13 +29,13 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use super::annotate::{ObjectAnnotation, annotate, categories, depth_mm, instance_mask, semantic_mask};
+use super::camera::CameraView;
 use super::error::RenderError;
 use super::image::{PngLayout, crop_square, write_gray16, write_png, write_rgb};
 use super::raster::{LabelImage, Rasterizer};
 use super::renderer::{Frame, Lighting, Quality, Renderer, RgbImage};
 use super::sample::{self, CameraMode, Randomization};
 use super::style::RenderScene;
-use super::camera::CameraView;
 use crate::snapshot::{Class, Snapshot};
 use crate::util::fs::write_atomic;
 use crate::util::seed::{derive, rng_from_seed};
@@ -455,10 +455,8 @@ fn write_image(
 /// largest first: a warehouse image shows dozens of shelves, and a crop set of mostly
 /// shelves would teach a classifier little.
 fn crops_of(annotations: &[ObjectAnnotation]) -> Vec<&ObjectAnnotation> {
-    let mut worthy: Vec<&ObjectAnnotation> = annotations
-        .iter()
-        .filter(|a| !a.truncated && a.occlusion <= 0.5 && a.bbox[2] >= 6 && a.bbox[3] >= 6)
-        .collect();
+    let mut worthy: Vec<&ObjectAnnotation> =
+        annotations.iter().filter(|a| !a.truncated && a.occlusion <= 0.5 && a.bbox[2] >= 6 && a.bbox[3] >= 6).collect();
     worthy.sort_by_key(|a| (a.category_id, std::cmp::Reverse(a.area), a.object_id));
     let mut out = Vec::new();
     for a in worthy {

@@ -72,8 +72,7 @@ fn pieces(kind: MeshKind) -> &'static [Piece] {
     ];
     const ROBOT: &[Piece] =
         &[piece(Cylinder, [0.0, -0.1, 0.0], [1.0, 0.8, 1.0], 1.0), piece(Cube, [0.0, 0.4, 0.0], [0.65, 0.2, 0.65], 0.3)];
-    const VEHICLE: &[Piece] =
-        &[piece(Cube, [0.0, -0.2, 0.0], [1.0, 0.6, 1.0], 1.0), piece(Cube, [0.0, 0.3, -0.08], [0.9, 0.4, 0.5], 0.45)];
+    const VEHICLE: &[Piece] = &[piece(Cube, [0.0, -0.2, 0.0], [1.0, 0.6, 1.0], 1.0), piece(Cube, [0.0, 0.3, -0.08], [0.9, 0.4, 0.5], 0.45)];
     const PERSON: &[Piece] =
         &[piece(Cylinder, [0.0, -0.1, 0.0], [0.8, 0.8, 0.8], 1.0), piece(Cylinder, [0.0, 0.4, 0.0], [0.45, 0.2, 0.45], 0.8)];
     const TRAFFIC_CONE: &[Piece] =

@@ -8,13 +8,15 @@
 //! - [`annotate`]: boxes, occlusion, truncation, RLE masks and depth from label images;
 //! - [`sample`]: domain randomisation (cameras, light, colours, distractors);
 //! - [`dataset`]: sharded, resumable dataset generation (`synthgym generate`);
-//! - [`image`]: PNG files and crops.
+//! - [`image`]: PNG files and crops;
+//! - [`camera_env`]: camera observations and `rgb_array` frames for RL envs.
 //!
 //! This is the only module that touches bevy's renderer; it is compiled with the
 //! `render` feature. Headless training never builds or starts it.
 
 pub mod annotate;
 pub mod camera;
+pub mod camera_env;
 pub mod dataset;
 pub mod error;
 pub mod image;
@@ -25,6 +27,7 @@ pub mod sample;
 pub mod style;
 
 pub use camera::CameraView;
+pub use camera_env::{CameraObservation, SceneCamera};
 pub use error::RenderError;
 pub use raster::{Coverage, LabelImage, Rasterizer};
 pub use renderer::{Frame, Lighting, Quality, Renderer, RgbImage};

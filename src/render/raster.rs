@@ -137,14 +137,7 @@ impl Rasterizer {
                     *b = [b[0].min(v.x), b[1].min(v.y), b[2].max(v.x), b[3].max(v.y)];
                 }
                 for k in 1..len - 1 {
-                    fill(
-                        [screen[0], screen[k], screen[k + 1]],
-                        part.object + 1,
-                        width,
-                        height,
-                        &mut out,
-                        &mut self.stamp,
-                    );
+                    fill([screen[0], screen[k], screen[k + 1]], part.object + 1, width, height, &mut out, &mut self.stamp);
                 }
             }
         }

@@ -15,6 +15,7 @@ use std::collections::VecDeque;
 
 use bevy::app::{SubApps, TerminalCtrlCHandlerPlugin};
 use bevy::asset::RenderAssetUsages;
+use bevy::asset::uuid_handle;
 use bevy::camera::visibility::NoFrustumCulling;
 use bevy::camera::{Camera, Camera3d, ClearColorConfig, Projection, RenderTarget};
 use bevy::core_pipeline::tonemapping::Tonemapping;
@@ -22,16 +23,15 @@ use bevy::image::Image;
 use bevy::light::{CascadeShadowConfigBuilder, DirectionalLight, DirectionalLightShadowMap, GlobalAmbientLight};
 use bevy::mesh::{Indices, Mesh, Mesh3d, PrimitiveTopology};
 use bevy::pbr::{MaterialPlugin, MeshMaterial3d, StandardMaterial};
-use bevy::asset::uuid_handle;
-use bevy::render::render_resource::{AsBindGroup, ShaderType};
-use bevy::shader::{Shader, ShaderRef};
 use bevy::prelude::*;
 use bevy::render::RenderPlugin;
 use bevy::render::gpu_readback::{Readback, ReadbackComplete};
+use bevy::render::render_resource::{AsBindGroup, ShaderType};
 use bevy::render::render_resource::{Extent3d, PollType, TextureDimension, TextureFormat, TextureUsages};
 use bevy::render::renderer::RenderDevice;
 use bevy::render::settings::{Backends, RenderCreation, WgpuSettings};
 use bevy::render::view::Msaa;
+use bevy::shader::{Shader, ShaderRef};
 use bevy::window::{ExitCondition, WindowPlugin};
 
 use super::camera::CameraView;
@@ -68,7 +68,13 @@ pub struct Lighting {
 
 impl Default for Lighting {
     fn default() -> Self {
-        Lighting { sun_direction: [-0.4, -1.0, -0.3], sun_lux: 6_000.0, sun_color: [1.0, 0.98, 0.95], ambient: 600.0, sky: [0.62, 0.72, 0.85] }
+        Lighting {
+            sun_direction: [-0.4, -1.0, -0.3],
+            sun_lux: 6_000.0,
+            sun_color: [1.0, 0.98, 0.95],
+            ambient: 600.0,
+            sky: [0.62, 0.72, 0.85],
+        }
     }
 }
 
@@ -243,10 +249,7 @@ impl Renderer {
             DefaultPlugins
                 .set(WindowPlugin { primary_window: None, exit_condition: ExitCondition::DontExit, ..default() })
                 .set(RenderPlugin {
-                    render_creation: RenderCreation::Automatic(Box::new(WgpuSettings {
-                        backends: Some(Backends::VULKAN),
-                        ..default()
-                    })),
+                    render_creation: RenderCreation::Automatic(Box::new(WgpuSettings { backends: Some(Backends::VULKAN), ..default() })),
                     // Every pipeline is ready for the frame that first needs it.
                     synchronous_pipeline_compilation: true,
                     ..default()
@@ -301,8 +304,7 @@ impl Renderer {
         let sun = world
             .spawn((
                 sun,
-                CascadeShadowConfigBuilder { num_cascades: 2, first_cascade_far_bound: 12.0, maximum_distance: 80.0, ..default() }
-                    .build(),
+                CascadeShadowConfigBuilder { num_cascades: 2, first_cascade_far_bound: 12.0, maximum_distance: 80.0, ..default() }.build(),
                 Transform::default(),
             ))
             .id();
@@ -430,10 +432,7 @@ impl Renderer {
         if let Some(mut camera) = world.get_mut::<Camera>(self.camera) {
             camera.clear_color = ClearColorConfig::Custom(Color::srgb(l.sky[0], l.sky[1], l.sky[2]));
         }
-        world.entity_mut(self.camera).insert((
-            frame.camera.transform(),
-            Projection::Perspective(frame.camera.projection(width, height)),
-        ));
+        world.entity_mut(self.camera).insert((frame.camera.transform(), Projection::Perspective(frame.camera.projection(width, height))));
         let dir = Vec3::from_array(l.sun_direction).normalize_or(Vec3::NEG_Y);
         let up = if dir.cross(Vec3::Y).length_squared() < 1e-6 { Vec3::Z } else { Vec3::Y };
         world.entity_mut(self.sun).insert(Transform::default().looking_to(dir, up));

@@ -52,8 +52,8 @@ pub fn ego_object(snapshot: &Snapshot) -> Option<&ObjectState> {
     [Class::EgoVehicle, Class::Robot, Class::Cart].iter().find_map(|c| snapshot.objects.iter().find(|o| o.class == *c))
 }
 
-/// The region worth framing: the floor if the scene has one; otherwise 30 m around the
-/// ego object (roads run for kilometres); otherwise everything.
+/// The region worth framing: the floor if the scene has one; on roads (which run for
+/// kilometres) 30 m around the ego object; otherwise everything.
 pub fn region(snapshot: &Snapshot) -> Region {
     let bounds = |objects: &mut dyn Iterator<Item = &ObjectState>| {
         let mut lo = Vec3::splat(f32::MAX);
@@ -72,7 +72,8 @@ pub fn region(snapshot: &Snapshot) -> Region {
     if let Some(r) = bounds(&mut snapshot.objects.iter().filter(|o| o.class == Class::Floor)) {
         return r;
     }
-    if let Some(ego) = ego_object(snapshot) {
+    let on_road = snapshot.objects.iter().any(|o| o.class == Class::Road);
+    if let Some(ego) = ego_object(snapshot).filter(|_| on_road) {
         return Region { centre: Vec3::new(ego.position[0], 0.0, ego.position[2]), radius: 30.0 };
     }
     bounds(&mut snapshot.objects.iter()).unwrap_or(Region { centre: Vec3::ZERO, radius: 5.0 })
@@ -116,13 +117,7 @@ pub fn camera(mode: CameraMode, snapshot: &Snapshot, randomize: bool, rng: &mut 
             let target = region.centre + Vec3::new(jitter(0.1), 0.0, jitter(0.1)) * region.radius;
             let yaw = jitter(std::f32::consts::PI);
             let up = Quat::from_rotation_y(yaw) * Vec3::NEG_Z;
-            CameraView {
-                eye: (target + Vec3::Y * height).to_array(),
-                target: target.to_array(),
-                up: up.to_array(),
-                fov_y_deg,
-                near: 0.1,
-            }
+            CameraView { eye: (target + Vec3::Y * height).to_array(), target: target.to_array(), up: up.to_array(), fov_y_deg, near: 0.1 }
         }
         // Fixed, and Ego on a scene with nothing to ride.
         _ => {
