@@ -7,7 +7,9 @@
 
 use std::sync::Mutex;
 
-use numpy::{PyArray1, PyReadonlyArray1, PyReadwriteArray1};
+use numpy::{PyArray1, PyArray3, PyReadonlyArray1, PyReadwriteArray1};
+use synthgym::render::sample::CameraMode;
+use synthgym::render::{Quality, SceneCamera};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
@@ -107,6 +109,8 @@ struct RustEnv {
     // `get_mut` reaches the env without locking.
     env: Mutex<Box<dyn Env>>,
     obs: Vec<f32>,
+    /// The renderer behind `render()`, started on first use (a second or two).
+    camera: Option<Mutex<SceneCamera>>,
 }
 
 #[pymethods]
@@ -116,7 +120,30 @@ impl RustEnv {
     fn new(id: &str, max_episode_steps: Option<u64>) -> PyResult<Self> {
         let env = make_env(id, &options(max_episode_steps)).map_err(err)?;
         let obs = vec![0.0; env.observation_space().flat_dim()];
-        Ok(Self { env: Mutex::new(env), obs })
+        Ok(Self { env: Mutex::new(env), obs, camera: None })
+    }
+
+    /// The current scene as a `(height, width, 3)` uint8 array, or `None` if the env has
+    /// no scene to draw.
+    fn render<'py>(&mut self, py: Python<'py>, width: u32, height: u32) -> PyResult<Option<Bound<'py, PyArray3<u8>>>> {
+        let stale = match &mut self.camera {
+            Some(c) => {
+                let c = c.get_mut().map_err(|_| PyRuntimeError::new_err("the renderer was poisoned by an earlier panic"))?;
+                c.size() != (width, height)
+            }
+            None => true,
+        };
+        if stale {
+            let camera = SceneCamera::new(width, height, Quality::Fast, CameraMode::Fixed).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+            self.camera = Some(Mutex::new(camera));
+        }
+        let env = env_mut(&mut self.env)?;
+        let Some(camera) = self.camera.as_mut() else { return Ok(None) };
+        let camera = camera.get_mut().map_err(|_| PyRuntimeError::new_err("the renderer was poisoned by an earlier panic"))?;
+        let Some(image) = camera.render(env.as_ref()).map_err(|e| PyRuntimeError::new_err(e.to_string()))? else { return Ok(None) };
+        let array = numpy::ndarray::Array3::from_shape_vec((height as usize, width as usize, 3), image.pixels)
+            .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+        Ok(Some(PyArray3::from_owned_array(py, array)))
     }
 
     fn observation_space<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {

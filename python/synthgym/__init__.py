@@ -84,10 +84,20 @@ def _action_value(space: spaces.Space, action):
 class SynthgymEnv(gym.Env):
     """A synthgym environment as a ``gymnasium.Env`` (multi-agent ids give their joint view)."""
 
-    metadata = {"render_modes": []}
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 30}
 
-    def __init__(self, env_id: str, max_episode_steps: int | None = None):
+    def __init__(
+        self,
+        env_id: str,
+        max_episode_steps: int | None = None,
+        render_mode: str | None = None,
+        render_size: tuple[int, int] = (256, 256),
+    ):
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"render_mode must be None or 'rgb_array', not {render_mode!r}")
         self.env_id = env_id
+        self.render_mode = render_mode
+        self.render_size = (int(render_size[0]), int(render_size[1]))
         self._env = _synthgym.RustEnv(env_id, max_episode_steps)
         self._obs_spec = self._env.observation_space()
         self.observation_space = _space(self._obs_spec)
@@ -108,15 +118,26 @@ class SynthgymEnv(gym.Env):
         obs, reward, terminated, truncated, info = self._env.step(_action_value(self.action_space, action))
         return _unflatten(self._obs_spec, self.observation_space, obs), float(reward), bool(terminated), bool(truncated), info
 
+    def render(self):
+        """With ``render_mode="rgb_array"``: the scene as a ``(height, width, 3)`` uint8
+        array, drawn by synthgym's offscreen renderer (it needs a Vulkan driver; Mesa's
+        software one will do). Without a render mode: ``None``, as Gymnasium specifies."""
+        if self.render_mode is None:
+            return None
+        width, height = self.render_size
+        return self._env.render(width, height)
+
 
 def make(env_id: str, **config) -> SynthgymEnv:
     """A ``gymnasium.Env`` for a registered id or a scene file (``*.toml``).
 
-    ``config``: ``max_episode_steps`` overrides the time limit.
+    ``config``: ``max_episode_steps`` overrides the time limit; ``render_mode="rgb_array"``
+    makes ``render()`` return frames of ``render_size=(width, height)`` pixels.
     """
-    unknown = set(config) - {"max_episode_steps"}
+    accepted = {"max_episode_steps", "render_mode", "render_size"}
+    unknown = set(config) - accepted
     if unknown:
-        raise TypeError(f"unknown config {sorted(unknown)}; accepted: max_episode_steps")
+        raise TypeError(f"unknown config {sorted(unknown)}; accepted: {', '.join(sorted(accepted))}")
     return SynthgymEnv(env_id, **config)
 
 

@@ -164,3 +164,20 @@ def test_scene_files_in_python(tmp_path):
     envs = synthgym.make_vec(str(scene), num_envs=2)
     obs, _ = envs.reset(seed=0)
     assert obs.shape[0] == 2
+
+
+def test_rgb_array_frames_show_the_scene():
+    env = synthgym.make("cartpole-v1", render_mode="rgb_array", render_size=(64, 48))
+    assert "rgb_array" in env.metadata["render_modes"]
+    env.reset(seed=3)
+    first = env.render()
+    assert first.shape == (48, 64, 3) and first.dtype == np.uint8
+    assert len(np.unique(first.reshape(-1, 3), axis=0)) > 2, "more than the sky is drawn"
+    for _ in range(5):
+        env.step(1)
+    assert not np.array_equal(first, env.render()), "the cart moved"
+    env.reset(seed=3)
+    assert np.array_equal(first, env.render()), "same state, same frame"
+    assert synthgym.make("cartpole-v1").render() is None
+    with pytest.raises(ValueError, match="render_mode"):
+        synthgym.make("cartpole-v1", render_mode="human")

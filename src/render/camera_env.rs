@@ -25,6 +25,11 @@ impl SceneCamera {
         Ok(SceneCamera { renderer: Renderer::new(width, height, quality)?, mode, snapshot: Snapshot::default() })
     }
 
+    /// Image width and height in pixels.
+    pub fn size(&self) -> (u32, u32) {
+        (self.renderer.width(), self.renderer.height())
+    }
+
     /// The camera that would photograph `snapshot`.
     pub fn camera_for(&self, snapshot: &Snapshot) -> CameraView {
         sample::camera(self.mode, snapshot, false, &mut rng_from_seed(0))
