@@ -8,13 +8,13 @@
 use std::sync::Mutex;
 
 use numpy::{PyArray1, PyArray3, PyReadonlyArray1, PyReadwriteArray1};
-use synthgym::render::sample::CameraMode;
-use synthgym::render::{Quality, SceneCamera};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 use synthgym::env::vector::{ActionBuffer, Actions, AutoresetMode, SerialVecEnv, ThreadedVecEnv, VecEnv};
 use synthgym::env::{Action, Env, EnvError, Info, MakeOptions, ParallelBuffers, ParallelEnv, Space};
+use synthgym::render::sample::CameraMode;
+use synthgym::render::{Quality, SceneCamera};
 use synthgym::scenes::{make_env, make_parallel_env, registry};
 
 fn err(e: EnvError) -> PyErr {
@@ -134,7 +134,8 @@ impl RustEnv {
             None => true,
         };
         if stale {
-            let camera = SceneCamera::new(width, height, Quality::Fast, CameraMode::Fixed).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+            let camera =
+                SceneCamera::new(width, height, Quality::Fast, CameraMode::Fixed).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
             self.camera = Some(Mutex::new(camera));
         }
         let env = env_mut(&mut self.env)?;

@@ -98,7 +98,7 @@ pub use with_render::run;
 
 #[cfg(feature = "render")]
 mod with_render {
-    use std::io::IsTerminal;
+    use std::io::{IsTerminal, Write};
 
     use anyhow::Context;
     use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -211,21 +211,23 @@ mod with_render {
         .with_context(|| format!("generating into {}", out.display()))?;
         bar.finish_and_clear();
         let rate = summary.written as f64 / summary.seconds.max(1e-9);
-        println!(
+        let mut out_ = std::io::stdout().lock();
+        writeln!(
+            out_,
             "wrote {} images ({} annotations, {} crops) in {:.1} s: {:.1} images/s; {} already complete",
             summary.written, summary.annotations, summary.crops, summary.seconds, rate, summary.skipped
-        );
+        )?;
         if let Some(adapter) = &summary.adapter {
-            println!("adapter: {adapter}");
+            writeln!(out_, "adapter: {adapter}")?;
         }
         if summary.merged {
-            println!("complete: {} (COCO) and {}", out.join("annotations.json").display(), out.join("manifest.jsonl").display());
+            writeln!(out_, "complete: {} (COCO) and {}", out.join("annotations.json").display(), out.join("manifest.jsonl").display())?;
         } else {
-            println!("other shards are still missing; annotations.json is written when every image exists");
+            writeln!(out_, "other shards are still missing; annotations.json is written when every image exists")?;
         }
         if let Some(path) = &args.grid {
             let n = dataset::write_grid(&out, config.count.min(16), path)?;
-            println!("grid of {n} images → {}", path.display());
+            writeln!(out_, "grid of {n} images → {}", path.display())?;
         }
         Ok(())
     }

@@ -245,7 +245,8 @@ mod tests {
             rotation: ObjectState::yaw(0.0),
             shape: Shape::Cuboid { half_extents: [0.4, 0.5, 0.4] },
         });
-        add_distractors(&mut snap, region(&snap), 12, &mut rng_from_seed(3));
+        let r = region(&snap);
+        add_distractors(&mut snap, r, 12, &mut rng_from_seed(3));
         let added = &snap.objects[2..];
         assert!(!added.is_empty());
         for (k, o) in added.iter().enumerate() {
