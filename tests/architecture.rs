@@ -62,10 +62,21 @@ fn scenes_never_train_and_util_stays_a_leaf() {
 
 #[test]
 fn anyhow_stays_in_the_cli() {
-    for module in ["env", "scenes", "util", "rl"] {
+    for module in ["env", "scenes", "util", "rl", "render"] {
         let v = violations(module, &["anyhow"]);
         assert!(v.is_empty(), "{v:#?}");
     }
+}
+
+#[test]
+fn bevy_rendering_stays_in_render() {
+    let renderer = ["bevy::render", "bevy::pbr", "bevy::camera", "bevy::core_pipeline", "bevy::light", "crate::render"];
+    for module in ["env", "scenes", "sim", "replay", "rl", "util"] {
+        let v = violations(module, &renderer);
+        assert!(v.is_empty(), "{module}/ reaches the renderer (only render/ and cli/ may): {v:#?}");
+    }
+    let v = violations("render", &["rapier3d", "candle_core", "candle_nn", "crate::rl", "crate::cli", "crate::scenes"]);
+    assert!(v.is_empty(), "render/ draws snapshots; it neither simulates nor trains: {v:#?}");
 }
 
 #[test]
