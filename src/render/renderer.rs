@@ -7,9 +7,11 @@
 //!
 //! Each frame, every part is transformed into world space on the CPU and merged into one
 //! mesh per surface finish (roughness and metallic), with the object colours as vertex
-//! colours. A frame is then a handful of draw calls whatever the object count: with one
-//! entity per object, a warehouse image of ~110 objects cost 9 ms on Mesa's software
-//! rasteriser, almost all of it per-draw overhead.
+//! colours: a frame is a handful of draw calls whatever the object count, and colours
+//! are exact without a material per object. On Mesa's software rasteriser (2 cores,
+//! 128², a warehouse of ~110 objects) a frame cost 9.2 ms with one entity and material
+//! per object, 8.2 ms merged, and 3.1 ms merged with the `fast` preset's Lambert shader
+//! instead of bevy's PBR one, which dominates the cost there (even with `unlit` set).
 
 use std::collections::VecDeque;
 
