@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 /// Rendering presets (see `render::Quality`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum QualityArg {
-    /// PBR materials, one sun, no shadows or anti-aliasing (fastest).
+    /// Lambert shading under one sun and ambient light; no shadows or anti-aliasing (fastest).
     #[default]
     Fast,
     /// PBR with cascaded sun shadows, 4x MSAA and tone mapping.
