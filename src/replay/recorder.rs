@@ -196,8 +196,8 @@ fn row_action(buf: &ActionBuffer, row: usize, rows: usize) -> ActionLog {
 }
 
 /// An env driven by a policy one control step at a time, with the policy re-made from the
-/// seed at every reset (so an episode depends on its seed alone). Dataset generation and
-/// frame export use it to move scenes between pictures.
+/// seed at every reset (so an episode depends on its seed alone). Dataset generation uses
+/// it to move scenes between pictures.
 pub struct Driven {
     env: RecordEnv,
     make_policy: Box<dyn Fn(u64) -> Box<dyn Policy>>,
