@@ -126,21 +126,18 @@ impl RustEnv {
     /// The current scene as a `(height, width, 3)` uint8 array, or `None` if the env has
     /// no scene to draw.
     fn render<'py>(&mut self, py: Python<'py>, width: u32, height: u32) -> PyResult<Option<Bound<'py, PyArray3<u8>>>> {
-        let stale = match &mut self.camera {
-            Some(c) => {
-                let c = c.get_mut().map_err(|_| PyRuntimeError::new_err("the renderer was poisoned by an earlier panic"))?;
-                c.size() != (width, height)
-            }
-            None => true,
+        let fresh = match &mut self.camera {
+            Some(c) => unpoisoned(c, "the renderer")?.size() == (width, height),
+            None => false,
         };
-        if stale {
+        if !fresh {
             let camera =
                 SceneCamera::new(width, height, Quality::Fast, CameraMode::Fixed).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
             self.camera = Some(Mutex::new(camera));
         }
         let env = env_mut(&mut self.env)?;
         let Some(camera) = self.camera.as_mut() else { return Ok(None) };
-        let camera = camera.get_mut().map_err(|_| PyRuntimeError::new_err("the renderer was poisoned by an earlier panic"))?;
+        let camera = unpoisoned(camera, "the renderer")?;
         let Some(image) = camera.render(env.as_ref()).map_err(|e| PyRuntimeError::new_err(e.to_string()))? else { return Ok(None) };
         let array = numpy::ndarray::Array3::from_shape_vec((height as usize, width as usize, 3), image.pixels)
             .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
@@ -312,6 +309,11 @@ impl RustVecEnv {
 /// the Mutex is never poisoned; it exists only to make the class `Sync` for PyO3.
 fn env_mut<T: ?Sized>(m: &mut Mutex<Box<T>>) -> PyResult<&mut Box<T>> {
     m.get_mut().map_err(|_| PyRuntimeError::new_err("the environment is unusable"))
+}
+
+/// The value behind `m`, or an error naming `what` if a panic poisoned it.
+fn unpoisoned<'a, T>(m: &'a mut Mutex<T>, what: &str) -> PyResult<&'a mut T> {
+    m.get_mut().map_err(|_| PyRuntimeError::new_err(format!("{what} was poisoned by an earlier panic")))
 }
 
 fn check_len(got: usize, expected: usize, what: &'static str) -> Result<(), EnvError> {

@@ -40,22 +40,12 @@ impl SceneCamera {
         if !env.snapshot(&mut self.snapshot) {
             return Ok(None);
         }
-        self.render_snapshot_owned().map(Some)
-    }
-
-    /// The image of `snapshot`.
-    pub fn render_snapshot(&mut self, snapshot: &Snapshot) -> Result<RgbImage, RenderError> {
-        self.snapshot.clone_from(snapshot);
-        self.render_snapshot_owned()
-    }
-
-    fn render_snapshot_owned(&mut self) -> Result<RgbImage, RenderError> {
         let frame = Frame {
             scene: RenderScene::from_snapshot(&self.snapshot, &Appearance::default()),
             camera: self.camera_for(&self.snapshot),
             lighting: Lighting::default(),
         };
-        self.renderer.render(&frame)
+        self.renderer.render(&frame).map(Some)
     }
 }
 

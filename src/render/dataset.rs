@@ -219,9 +219,25 @@ fn label_path(out: &Path, k: u64) -> PathBuf {
     out.join("labels").join(format!("{}.json", stem(k)))
 }
 
+/// The label record of image `k`: `Ok(None)` if it is not there, an error naming the file
+/// if it does not parse.
+fn read_record(out: &Path, k: u64) -> Result<Option<ImageRecord>, RenderError> {
+    let path = label_path(out, k);
+    let Ok(bytes) = std::fs::read(&path) else { return Ok(None) };
+    serde_json::from_slice(&bytes).map(Some).map_err(|e| RenderError::Invalid { path, message: format!("not a label record: {e}") })
+}
+
 /// Whether image `k` is complete: its label record exists and parses.
 fn is_complete(out: &Path, k: u64) -> bool {
-    std::fs::read(label_path(out, k)).ok().is_some_and(|b| serde_json::from_slice::<ImageRecord>(&b).is_ok())
+    matches!(read_record(out, k), Ok(Some(_)))
+}
+
+/// The renderer in `slot`, started on first use.
+fn renderer<'a>(slot: &'a mut Option<Renderer>, config: &GenerateConfig) -> Result<&'a mut Renderer, RenderError> {
+    match slot {
+        Some(r) => Ok(r),
+        None => Ok(slot.insert(Renderer::new(config.width, config.height, config.quality)?)),
+    }
 }
 
 /// Writes `dataset.json`, or checks that an existing one matches `config`.
@@ -295,7 +311,7 @@ pub fn generate(
     let total: u64 = episodes.iter().map(|&e| images_of(e).count() as u64).sum();
     let mut summary = GenerateSummary::default();
     let mut done = 0;
-    let mut renderer: Option<Renderer> = None;
+    let mut gpu: Option<Renderer> = None;
     let mut source: Option<Box<dyn SceneSource>> = None;
     let mut raster = Rasterizer::default();
     let mut batch: Vec<Pending> = Vec::new();
@@ -315,22 +331,16 @@ pub fn generate(
         };
         capture_episode(config, e, &needed, source.as_mut(), &mut raster, &mut batch)?;
         if batch.len() >= BATCH {
-            let r = match &mut renderer {
-                Some(r) => r,
-                None => renderer.insert(Renderer::new(config.width, config.height, config.quality)?),
-            };
+            let r = renderer(&mut gpu, config)?;
             done += write_batch(config, out, r, &mut batch, &mut summary, &mut |n| progress(done + n, total))?;
         }
     }
     if !batch.is_empty() {
-        let r = match &mut renderer {
-            Some(r) => r,
-            None => renderer.insert(Renderer::new(config.width, config.height, config.quality)?),
-        };
+        let r = renderer(&mut gpu, config)?;
         done += write_batch(config, out, r, &mut batch, &mut summary, &mut |n| progress(done + n, total))?;
     }
     progress(done, total);
-    summary.adapter = renderer.map(|r| r.adapter().to_string());
+    summary.adapter = gpu.map(|r| r.adapter().to_string());
     summary.merged = merge(config, out)?;
     summary.seconds = start.elapsed().as_secs_f64();
     Ok(summary)
@@ -475,10 +485,7 @@ pub const CROPS_PER_CLASS: usize = 2;
 pub fn merge(config: &GenerateConfig, out: &Path) -> Result<bool, RenderError> {
     let mut records = Vec::with_capacity(config.count as usize);
     for k in 0..config.count {
-        let path = label_path(out, k);
-        let Ok(bytes) = std::fs::read(&path) else { return Ok(false) };
-        let record: ImageRecord = serde_json::from_slice(&bytes)
-            .map_err(|e| RenderError::Invalid { path: path.clone(), message: format!("not a label record: {e}") })?;
+        let Some(record) = read_record(out, k)? else { return Ok(false) };
         records.push(record);
     }
     let mut images = Vec::new();
@@ -562,10 +569,7 @@ fn box_color(category_id: u32) -> [u8; 3] {
 pub fn write_grid(out: &Path, n: u64, path: &Path) -> Result<usize, RenderError> {
     let mut images = Vec::new();
     for k in 0..n {
-        let label = label_path(out, k);
-        let Ok(bytes) = std::fs::read(&label) else { continue };
-        let record: ImageRecord = serde_json::from_slice(&bytes)
-            .map_err(|e| RenderError::Invalid { path: label.clone(), message: format!("not a label record: {e}") })?;
+        let Some(record) = read_record(out, k)? else { continue };
         let mut image = super::image::read_rgb(&out.join(&record.file_name))?;
         for a in &record.annotations {
             draw_box(&mut image, a.bbox, box_color(a.category_id));

@@ -31,7 +31,12 @@ pub enum MeshKind {
 }
 
 impl MeshKind {
-    /// Every mesh.
+    /// Position of this kind in [`MeshKind::ALL`] and in [`unit_meshes`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Every mesh, in declaration order.
     pub const ALL: [MeshKind; 9] = [
         MeshKind::Cube,
         MeshKind::Cylinder,
@@ -43,6 +48,12 @@ impl MeshKind {
         MeshKind::TrafficCone,
         MeshKind::Sign,
     ];
+}
+
+/// The unit mesh of every kind, indexed by [`MeshKind::index`]: the one table the
+/// label rasteriser and the GPU renderer both draw from.
+pub fn unit_meshes() -> Vec<TriMesh> {
+    MeshKind::ALL.iter().map(|&k| TriMesh::unit(k)).collect()
 }
 
 /// A primitive placed in a model: offset and size within the unit box, and a shade
@@ -232,6 +243,15 @@ mod tests {
                 // normal points away from it.
                 assert!(dot(n, centroid) > 0.0, "{kind:?}: inward triangle {a:?} {b:?} {c:?}");
             }
+        }
+    }
+
+    #[test]
+    fn the_table_is_indexed_by_kind() {
+        let table = unit_meshes();
+        for kind in MeshKind::ALL {
+            assert_eq!(MeshKind::ALL[kind.index()], kind);
+            assert_eq!(table[kind.index()].indices, TriMesh::unit(kind).indices);
         }
     }
 

@@ -10,7 +10,7 @@
 use bevy::math::{Mat4, Vec4};
 
 use super::camera::{CameraView, ndc_to_pixel};
-use super::mesh::{MeshKind, TriMesh};
+use super::mesh::{TriMesh, unit_meshes};
 use super::style::RenderScene;
 use crate::snapshot::Class;
 
@@ -64,14 +64,14 @@ impl Coverage {
 
 /// Reusable state: the unit meshes and per-pixel scratch buffers.
 pub struct Rasterizer {
-    meshes: Vec<(MeshKind, TriMesh)>,
+    meshes: Vec<TriMesh>,
     clip: Vec<Vec4>,
     stamp: Vec<u32>,
 }
 
 impl Default for Rasterizer {
     fn default() -> Self {
-        Rasterizer { meshes: MeshKind::ALL.map(|k| (k, TriMesh::unit(k))).to_vec(), clip: Vec::new(), stamp: Vec::new() }
+        Rasterizer { meshes: unit_meshes(), clip: Vec::new(), stamp: Vec::new() }
     }
 }
 
@@ -110,10 +110,7 @@ impl Rasterizer {
         let clip_from_world = camera.clip_from_world(width, height);
         let near = camera.near;
         for part in &scene.parts {
-            let mesh = match self.meshes.iter().find(|(k, _)| *k == part.mesh) {
-                Some((_, m)) => m,
-                None => continue,
-            };
+            let mesh = &self.meshes[part.mesh.index()];
             let mvp: Mat4 = clip_from_world * part.transform.to_matrix();
             self.clip.clear();
             self.clip.extend(mesh.positions.iter().map(|p| mvp * Vec4::new(p[0], p[1], p[2], 1.0)));

@@ -38,11 +38,11 @@ use bevy::window::{ExitCondition, WindowPlugin};
 
 use super::camera::CameraView;
 use super::error::RenderError;
-use super::mesh::{MeshKind, TriMesh};
+use super::mesh::{TriMesh, unit_meshes};
 use super::style::{Material, Part, RenderScene};
 
 /// Image quality presets.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Quality {
     /// Lambert shading (vertex colours) under one sun and ambient light; no shadows, no
@@ -179,7 +179,7 @@ struct Batch {
     mesh: Handle<Mesh>,
 }
 
-/// Vertex arrays of one merged mesh, reused across frames.
+/// Vertex arrays of one merged mesh (built each frame, then moved into bevy's mesh).
 #[derive(Default)]
 struct MergedMesh {
     positions: Vec<[f32; 3]>,
@@ -195,7 +195,7 @@ pub struct Renderer {
     height: u32,
     quality: Quality,
     adapter: String,
-    meshes: Vec<(MeshKind, TriMesh)>,
+    meshes: Vec<TriMesh>,
     batches: Vec<Batch>,
     fast: Handle<FastMaterial>,
     camera: Entity,
@@ -214,13 +214,13 @@ fn probe_adapter() -> Result<String, RenderError> {
     Ok(format!("{} ({:?}, {})", info.name, info.device_type, info.driver))
 }
 
-fn bevy_mesh(merged: &MergedMesh) -> Mesh {
+fn bevy_mesh(merged: MergedMesh) -> Mesh {
     Mesh::new(PrimitiveTopology::TriangleList, RenderAssetUsages::RENDER_WORLD)
-        .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, merged.positions.clone())
-        .with_inserted_attribute(Mesh::ATTRIBUTE_NORMAL, merged.normals.clone())
+        .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, merged.positions)
+        .with_inserted_attribute(Mesh::ATTRIBUTE_NORMAL, merged.normals)
         // bevy multiplies vertex colours (linear RGBA) with the material's white base.
-        .with_inserted_attribute(Mesh::ATTRIBUTE_COLOR, merged.colors.clone())
-        .with_inserted_indices(Indices::U32(merged.indices.clone()))
+        .with_inserted_attribute(Mesh::ATTRIBUTE_COLOR, merged.colors)
+        .with_inserted_indices(Indices::U32(merged.indices))
 }
 
 /// Appends `part`'s mesh, in world space and coloured, to `out`.
@@ -277,7 +277,7 @@ impl Renderer {
         target.texture_descriptor.usage |= TextureUsages::RENDER_ATTACHMENT | TextureUsages::COPY_SRC;
         let target = world.resource_mut::<Assets<Image>>().add(target);
 
-        let meshes = MeshKind::ALL.iter().map(|&k| (k, TriMesh::unit(k))).collect();
+        let meshes = unit_meshes();
         // Inserting under a fixed id cannot fail for UUID handles.
         world
             .resource_mut::<Assets<Shader>>()
@@ -458,15 +458,16 @@ impl Renderer {
             if frustum.iter().any(|p| p.truncate().dot(centre) + p.w < -radius) {
                 continue;
             }
-            if let Some((_, mesh)) = self.meshes.iter().find(|(k, _)| *k == part.mesh) {
-                // The fast shader ignores roughness and metallic: one batch does.
-                let finish = if self.quality == Quality::Fast { Finish(0, 0) } else { Finish::of(&part.material) };
-                merge_part(merged.entry(finish).or_default(), mesh, part);
-            }
+            // The fast shader ignores roughness and metallic: one batch does.
+            let finish = if self.quality == Quality::Fast { Finish(0, 0) } else { Finish::of(&part.material) };
+            merge_part(merged.entry(finish).or_default(), &self.meshes[part.mesh.index()], part);
         }
-        for (finish, mesh) in &merged {
+        for batch in self.batches.iter().filter(|b| !merged.contains_key(&b.finish)) {
+            world.entity_mut(batch.entity).insert(Visibility::Hidden);
+        }
+        for (finish, mesh) in merged {
             let asset = bevy_mesh(mesh);
-            match self.batches.iter().find(|b| b.finish == *finish) {
+            match self.batches.iter().find(|b| b.finish == finish) {
                 Some(batch) => {
                     let (entity, handle) = (batch.entity, batch.mesh.clone());
                     if let Some(mut m) = world.resource_mut::<Assets<Mesh>>().get_mut(&handle) {
@@ -486,12 +487,9 @@ impl Renderer {
                         }
                     };
                     let entity = entity.id();
-                    self.batches.push(Batch { finish: *finish, entity, mesh: handle });
+                    self.batches.push(Batch { finish, entity, mesh: handle });
                 }
             }
-        }
-        for batch in self.batches.iter().filter(|b| !merged.contains_key(&b.finish)) {
-            world.entity_mut(batch.entity).insert(Visibility::Hidden);
         }
     }
 }

@@ -12,7 +12,7 @@ use super::style::Appearance;
 use crate::snapshot::{Class, ObjectState, Shape, Snapshot};
 
 /// Where cameras stand.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CameraMode {
     /// An oblique view of the scene from a random side, 25-65° above the horizon.
@@ -98,9 +98,8 @@ pub fn camera(mode: CameraMode, snapshot: &Snapshot, randomize: bool, rng: &mut 
     let half_fov = (fov_y_deg / 2.0).to_radians();
     let region = region(snapshot);
     let mut jitter = |scale: f32| if randomize { rng.random_range(-scale..=scale) } else { 0.0 };
-    match mode {
-        CameraMode::Ego if ego_object(snapshot).is_some() => {
-            let ego = ego_object(snapshot).copied().unwrap_or(snapshot.objects[0]);
+    match (mode, ego_object(snapshot)) {
+        (CameraMode::Ego, Some(ego)) => {
             let q = Quat::from_array(ego.rotation).normalize();
             let pos = Vec3::from_array(ego.position);
             let (top, front) = match ego.shape {
@@ -112,7 +111,7 @@ pub fn camera(mode: CameraMode, snapshot: &Snapshot, randomize: bool, rng: &mut 
             let ahead = q * Vec3::new(jitter(0.15), -0.12 + jitter(0.05), 1.0);
             CameraView { eye: eye.to_array(), target: (eye + ahead * 10.0).to_array(), up: [0.0, 1.0, 0.0], fov_y_deg, near: 0.05 }
         }
-        CameraMode::TopDown => {
+        (CameraMode::TopDown, _) => {
             let height = region.radius * 1.1 / half_fov.tan() * (1.0 + jitter(0.1));
             let target = region.centre + Vec3::new(jitter(0.1), 0.0, jitter(0.1)) * region.radius;
             let yaw = jitter(std::f32::consts::PI);

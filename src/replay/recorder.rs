@@ -149,12 +149,17 @@ impl RecordEnv {
     }
 
     fn snapshot(&self) -> Snapshot {
+        self.try_snapshot().unwrap_or_default()
+    }
+
+    /// The scene now, or `None` if the env has nothing to show.
+    fn try_snapshot(&self) -> Option<Snapshot> {
         let mut s = Snapshot::default();
-        match self {
+        let shown = match self {
             RecordEnv::Single { env, .. } => env.snapshot(&mut s),
             RecordEnv::Multi { env, .. } => env.snapshot(&mut s),
         };
-        s
+        shown.then_some(s)
     }
 }
 
@@ -195,6 +200,17 @@ fn row_action(buf: &ActionBuffer, row: usize, rows: usize) -> ActionLog {
     }
 }
 
+/// Lets `policy` act for the active rows of `env` and steps it; returns the actions taken
+/// (`None` for inactive rows). The one step loop of recording and driving.
+fn act_and_step(env: &mut RecordEnv, policy: &mut dyn Policy, actions: &mut ActionBuffer) -> Result<Vec<ActionLog>, ReplayError> {
+    let rows = env.num_rows();
+    let active = env.active();
+    policy.act(env.obs_rows(), &active, actions)?;
+    let step_actions: Vec<ActionLog> = (0..rows).map(|r| if active[r] { row_action(actions, r, rows) } else { ActionLog::None }).collect();
+    env.step(&step_actions)?;
+    Ok(step_actions)
+}
+
 /// An env driven by a policy one control step at a time, with the policy re-made from the
 /// seed at every reset (so an episode depends on its seed alone). Dataset generation uses
 /// it to move scenes between pictures.
@@ -223,23 +239,13 @@ impl Driven {
 
     /// One control step; returns whether the episode is over.
     pub fn step(&mut self) -> Result<bool, ReplayError> {
-        let rows = self.env.num_rows();
-        let active = self.env.active();
-        self.policy.act(self.env.obs_rows(), &active, &mut self.actions)?;
-        let step_actions: Vec<ActionLog> =
-            (0..rows).map(|r| if active[r] { row_action(&self.actions, r, rows) } else { ActionLog::None }).collect();
-        self.env.step(&step_actions)?;
+        act_and_step(&mut self.env, self.policy.as_mut(), &mut self.actions)?;
         Ok(self.env.episode_over())
     }
 
     /// The scene now, or `None` if the env has nothing to show.
     pub fn snapshot(&self) -> Option<Snapshot> {
-        let mut s = Snapshot::default();
-        let shown = match &self.env {
-            RecordEnv::Single { env, .. } => env.snapshot(&mut s),
-            RecordEnv::Multi { env, .. } => env.snapshot(&mut s),
-        };
-        shown.then_some(s)
+        self.env.try_snapshot()
     }
 }
 
@@ -261,11 +267,7 @@ pub fn record(env: &mut RecordEnv, policy: &mut dyn Policy, seeds: &[u64], max_s
             cut_short: false,
         };
         while !env.episode_over() && log.steps.len() < max_steps {
-            let active = env.active();
-            policy.act(env.obs_rows(), &active, &mut actions)?;
-            let step_actions: Vec<ActionLog> =
-                (0..rows).map(|r| if active[r] { row_action(&actions, r, rows) } else { ActionLog::None }).collect();
-            env.step(&step_actions)?;
+            let step_actions = act_and_step(env, policy, &mut actions)?;
             let (rewards, terminated, truncated, events) = env.outcome();
             log.steps.push(StepLog {
                 actions: step_actions,
