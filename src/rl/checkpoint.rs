@@ -72,28 +72,17 @@ pub fn restore_rng(seed_hex: &str, stream: u64, word_pos: &str, path: &Path) -> 
 
 /// Writes a checkpoint to `dir` atomically (temporary directory, then rename).
 pub fn save(dir: &Path, tensors: &HashMap<String, Tensor>, state: &TrainState, config: &TrainConfig) -> Result<()> {
-    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(RlError::io(parent))?;
-    let name = dir.file_name().map_or_else(|| "checkpoint".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).map_err(RlError::io(&tmp))?;
     let cpu: HashMap<String, Tensor> = tensors.iter().map(|(k, t)| Ok((k.clone(), t.to_device(&Device::Cpu)?))).collect::<Result<_>>()?;
-    candle_core::safetensors::save(&cpu, tmp.join("model.safetensors"))?;
-    std::fs::File::open(tmp.join("model.safetensors")).and_then(|f| f.sync_all()).map_err(RlError::io(tmp.join("model.safetensors")))?;
     let state_text = toml::to_string(state).map_err(|e| RlError::config("state", e.to_string()))?;
-    std::fs::write(tmp.join("state.toml"), state_text).map_err(RlError::io(tmp.join("state.toml")))?;
-    std::fs::write(tmp.join("config.toml"), config.to_toml()?).map_err(RlError::io(tmp.join("config.toml")))?;
-    // Swap in: the old checkpoint moves aside first, since a directory cannot be renamed over a non-empty one.
-    let old = parent.join(format!(".{name}.old-{}", std::process::id()));
-    // A leftover from a crash between the two renames below would block the first one.
-    let _ = std::fs::remove_dir_all(&old);
-    if dir.exists() {
-        std::fs::rename(dir, &old).map_err(RlError::io(dir))?;
-    }
-    std::fs::rename(&tmp, dir).map_err(RlError::io(dir))?;
-    let _ = std::fs::remove_dir_all(&old);
-    Ok(())
+    let config_text = config.to_toml()?;
+    crate::util::fs::replace_dir_atomic(dir, |tmp| {
+        let model = tmp.join("model.safetensors");
+        candle_core::safetensors::save(&cpu, &model).map_err(std::io::Error::other)?;
+        std::fs::File::open(&model)?.sync_all()?;
+        std::fs::write(tmp.join("state.toml"), state_text)?;
+        std::fs::write(tmp.join("config.toml"), config_text)
+    })
+    .map_err(RlError::io(dir))
 }
 
 /// A loaded checkpoint.

@@ -37,6 +37,33 @@ pub fn write_atomic(path: &Path, bytes: &[u8], sync: bool) -> io::Result<()> {
     })
 }
 
+/// Replaces the directory `dir` as a whole: `fill` writes the new contents into a
+/// temporary sibling, which is then renamed into place. A half-written directory never
+/// appears under `dir`: a crash leaves the old one there, or the new one, or (killed
+/// between the two renames) none, with the old one kept as `.NAME.old-PID` beside it.
+pub fn replace_dir_atomic(dir: &Path, fill: impl FnOnce(&Path) -> io::Result<()>) -> io::Result<()> {
+    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)?;
+    let name = dir.file_name().map_or_else(|| "dir".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp)?;
+    if let Err(e) = fill(&tmp) {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
+    // The old directory moves aside first: a directory cannot be renamed over a non-empty one.
+    let old = parent.join(format!(".{name}.old-{}", std::process::id()));
+    // A leftover from a crash between the two renames below would block the first one.
+    let _ = std::fs::remove_dir_all(&old);
+    if dir.exists() {
+        std::fs::rename(dir, &old)?;
+    }
+    std::fs::rename(&tmp, dir)?;
+    let _ = std::fs::remove_dir_all(&old);
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,6 +83,25 @@ mod tests {
         let names: Vec<_> = std::fs::read_dir(dir.join("sub"))?.filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
         assert_eq!(names.len(), 1, "no temporary left behind: {names:?}");
         std::fs::remove_dir_all(&dir)?;
+        Ok(())
+    }
+
+    #[test]
+    fn directories_are_replaced_whole_or_not_at_all() -> io::Result<()> {
+        let root = std::env::temp_dir().join(format!("synthgym-fs-dir-{}", std::process::id()));
+        let dir = root.join("ckpt");
+        replace_dir_atomic(&dir, |tmp| std::fs::write(tmp.join("a"), b"1"))?;
+        replace_dir_atomic(&dir, |tmp| std::fs::write(tmp.join("b"), b"2"))?;
+        assert!(!dir.join("a").exists() && dir.join("b").exists(), "the new contents replace the old");
+        let failed = replace_dir_atomic(&dir, |tmp| {
+            std::fs::write(tmp.join("c"), b"3")?;
+            Err(io::Error::other("boom"))
+        });
+        assert!(failed.is_err());
+        assert!(dir.join("b").exists() && !dir.join("c").exists(), "a failed fill leaves the old directory");
+        let names: Vec<_> = std::fs::read_dir(&root)?.filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+        assert_eq!(names.len(), 1, "no temporary left behind: {names:?}");
+        std::fs::remove_dir_all(&root)?;
         Ok(())
     }
 }
