@@ -1,0 +1,18 @@
+//! Image datasets on disk for the learning modules ([`crate::classify`], and the
+//! generative models): the ImageFolder layout (one sub-folder per class, PNG files),
+//! decoded and resized into one in-memory [`ImageSet`], stratified splits, and
+//! seeded augmentation.
+//!
+//! Works on any ImageFolder, not only the `crops/` that `synthgym generate` writes:
+//! grayscale or colour PNGs of any bit depth and size, converted to one
+//! [`ImageSpec`] (channels and size) chosen by the caller or from the data.
+//!
+//! Depends on `png`, `rand` and [`crate::util`] only: no engine, no candle.
+
+pub mod augment;
+mod error;
+pub mod imagefolder;
+
+pub use augment::{Augment, Normalize};
+pub use error::DataError;
+pub use imagefolder::{ImageSet, ImageSpec, SpecRequest};
