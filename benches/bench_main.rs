@@ -2,6 +2,7 @@
 //! wrappers (CartPole, the grid warehouse and the rapier warehouse), and vector envs
 //! at 1, 8 and 64 envs on the serial and threaded backends.
 //! `synthgym bench` measures the same things end to end and prints steps/s.
+//! Also: RL building blocks (GAE, MLP forward/update) and a classifier training step.
 
 use std::hint::black_box;
 
@@ -106,5 +107,39 @@ fn rl(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, single_env, vector_env, rl);
+/// A classifier training step (forward, backward, Adam) on a batch of 64 32×32 RGB
+/// images, for the CNN and the ResNet; compare with benches/peers/torch_classify.py.
+fn classify(c: &mut Criterion) {
+    use candle_core::{DType, Device, Tensor};
+    use synthgym::classify::layers::Pass;
+    use synthgym::classify::{Classifier, ModelKind};
+    use synthgym::data::ImageSpec;
+    use synthgym::rl::optim::{Adam, AdamConfig};
+
+    let mut group = c.benchmark_group("classify");
+    group.sample_size(10);
+    let spec = ImageSpec { channels: 3, height: 32, width: 32 };
+    for kind in [ModelKind::Cnn, ModelKind::Resnet] {
+        let mut rng = rng_from_seed(0);
+        let (Ok(model), Ok(x), Ok(y)) = (
+            Classifier::new(kind, spec, 10, 32, 0.3, &Device::Cpu, &mut rng),
+            Tensor::randn(0f32, 1.0, (64, 32, 32, 3), &Device::Cpu),
+            Tensor::zeros(64, DType::U32, &Device::Cpu),
+        ) else {
+            return;
+        };
+        let Ok(mut adam) = Adam::new(model.params(), AdamConfig::default()) else { return };
+        group.throughput(Throughput::Elements(64));
+        group.bench_function(format!("{}_train_step_64x32x32x3", kind.name()), |b| {
+            b.iter(|| -> Result<f64, Box<dyn std::error::Error>> {
+                let logits = model.forward(&x, &mut Pass::Train(&mut rng))?;
+                let loss = candle_nn::loss::cross_entropy(&logits, &y)?;
+                Ok(adam.clip_and_step(&loss.backward()?, 1e-3, None)?)
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, single_env, vector_env, rl, classify);
 criterion_main!(benches);

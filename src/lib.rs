@@ -12,6 +12,8 @@
 //!   It depends on no engine (no bevy, rapier or candle).
 //! - [`scenes`]: concrete environments and the registry of environment ids.
 //! - [`replay`]: the versioned episode file, recording and exact re-simulation.
+//! - [`data`]: ImageFolder datasets read into memory, splits and augmentation.
+//! - [`classify`]: CNN and ResNet image classifiers, evaluation and transfer reports.
 //! - [`rl`]: PPO and DQN on candle (CPU, or CUDA with the `cuda` feature); needs only [`env`].
 //! - [`sim`]: the rapier3d physics adapter (and its bevy plugin).
 //! - [`snapshot`]: poses, shapes and classes of every object, for recorder and renderer.
@@ -31,7 +33,9 @@
 
 #![forbid(unsafe_code)]
 
+pub mod classify;
 pub mod cli;
+pub mod data;
 pub mod env;
 #[cfg(feature = "render")]
 pub mod render;

@@ -34,6 +34,9 @@ mod rl;
 // Episode files: round trips, damage and version errors, exact re-simulation, record/replay commands.
 mod replay;
 
+// Image classifiers: learning drawn shapes, checkpoints, exact resume, classify train/eval/report.
+mod classify;
+
 // The `synthgym` binary: subcommands, output and error messages.
 mod cli;
 

@@ -1,0 +1,118 @@
+//! Classifier checkpoints: a directory holding
+//!
+//! - `model.safetensors`: weights, batch-norm statistics and Adam moments (`adam.*`);
+//! - `classifier.json`: [`ClassifierMeta`], everything needed to rebuild the model and
+//!   prepare its inputs (config, input spec, class names, normalisation) plus counters.
+//!
+//! Written to a temporary sibling and renamed into place, so a crash never leaves a
+//! half-written checkpoint under the final name.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use candle_core::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+use super::{Classifier, ClassifyConfig, ClassifyError, Result};
+use crate::data::{ImageSpec, Normalize};
+use crate::rl::optim::Adam;
+use crate::util::seed::derive;
+
+/// Version of the checkpoint layout; bumped when it changes incompatibly.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// What a checkpoint says about its model besides the tensors.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassifierMeta {
+    /// [`FORMAT_VERSION`] of the writer.
+    pub format_version: u32,
+    /// The training config.
+    pub config: ClassifyConfig,
+    /// Input channels and size.
+    pub spec: ImageSpec,
+    /// Class names, in label order.
+    pub classes: Vec<String>,
+    /// Input standardisation (from the training images).
+    pub normalize: Normalize,
+    /// Epochs completed when this checkpoint was written.
+    pub epoch: usize,
+    /// Validation accuracy after that epoch, if a validation split was held out.
+    pub val_accuracy: Option<f64>,
+    /// Validation loss after that epoch, if a validation split was held out.
+    pub val_loss: Option<f64>,
+    /// Adam steps taken.
+    pub optimizer_steps: u64,
+}
+
+/// A loaded checkpoint.
+#[derive(Debug)]
+pub struct Loaded {
+    /// Where it was read from.
+    pub dir: PathBuf,
+    /// The model, weights restored.
+    pub model: Classifier,
+    /// Its metadata.
+    pub meta: ClassifierMeta,
+    /// All its tensors (Adam moments included), for resuming.
+    pub tensors: HashMap<String, Tensor>,
+}
+
+/// The checkpoint directory for `path`: a checkpoint itself, or a run directory
+/// holding `best/`.
+pub fn resolve(path: &Path) -> PathBuf {
+    if path.join("classifier.json").exists() { path.to_owned() } else { path.join("best") }
+}
+
+/// Writes `model` (and `adam`'s moments, if given) with `meta` to `dir`, atomically.
+pub fn save(dir: &Path, model: &Classifier, adam: Option<&Adam>, meta: &ClassifierMeta) -> Result<()> {
+    let mut tensors = model.tensors();
+    if let Some(adam) = adam {
+        tensors.extend(adam.tensors());
+    }
+    let cpu: HashMap<String, Tensor> = tensors.into_iter().map(|(k, t)| Ok((k, t.to_device(&Device::Cpu)?))).collect::<Result<_>>()?;
+    let json = serde_json::to_string_pretty(meta).map_err(|e| ClassifyError::config("meta", e.to_string()))?;
+    crate::util::fs::replace_dir_atomic(dir, |tmp| {
+        let model = tmp.join("model.safetensors");
+        candle_core::safetensors::save(&cpu, &model).map_err(std::io::Error::other)?;
+        std::fs::File::open(&model)?.sync_all()?;
+        crate::util::fs::write_atomic(&tmp.join("classifier.json"), json.as_bytes(), true)
+    })
+    .map_err(ClassifyError::io(dir))
+}
+
+/// Reads a checkpoint (see [`resolve`]) onto `device`.
+pub fn load(path: &Path, device: &Device) -> Result<Loaded> {
+    let dir = resolve(path);
+    let bad = |reason: String| ClassifyError::Checkpoint { path: dir.clone(), reason };
+    let meta_path = dir.join("classifier.json");
+    if !meta_path.exists() {
+        return Err(bad("no classifier.json here (pass a `classify train` run directory or one of its best/ or last/)".into()));
+    }
+    let text = std::fs::read_to_string(&meta_path).map_err(ClassifyError::io(&meta_path))?;
+    let version: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(format!("classifier.json: {e}")))?;
+    match version.get("format_version").and_then(serde_json::Value::as_u64) {
+        Some(v) if v == u64::from(FORMAT_VERSION) => {}
+        Some(v) => return Err(bad(format!("classifier.json has format_version {v}; this build reads {FORMAT_VERSION}"))),
+        None => return Err(bad("classifier.json has no format_version".into())),
+    }
+    let meta: ClassifierMeta = serde_json::from_value(version).map_err(|e| bad(format!("classifier.json: {e}")))?;
+    let channels = meta.spec.channels;
+    if ![1, 3].contains(&channels) || meta.normalize.mean.len() != channels || meta.normalize.std.len() != channels {
+        return Err(bad(format!(
+            "classifier.json: spec.channels is {channels} but normalize has {} means and {} stds",
+            meta.normalize.mean.len(),
+            meta.normalize.std.len()
+        )));
+    }
+    if meta.normalize.std.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
+        return Err(bad("classifier.json: normalize.std must be positive".into()));
+    }
+    let tensors =
+        candle_core::safetensors::load(dir.join("model.safetensors"), device).map_err(|e| bad(format!("model.safetensors: {e}")))?;
+    let c = &meta.config;
+    let mut rng = crate::util::seed::rng_from_seed(derive(c.seed, 0, 0));
+    let model = Classifier::new(c.model, meta.spec, meta.classes.len(), c.width, c.dropout, device, &mut rng)?;
+    model.load(&tensors).map_err(|r| bad(format!("model.safetensors: {r}")))?;
+    Ok(Loaded { dir, model, meta, tensors })
+}
