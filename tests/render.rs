@@ -252,3 +252,48 @@ fn camera_observations_are_images_in_their_space_and_deterministic() -> anyhow::
     assert!(a == run(&mut make()?)?, "same seed, same pictures");
     Ok(())
 }
+
+/// `replay --export`: a recorded episode drawn to PNG frames (every kept step, the
+/// last always) and to a looping GIF of the requested size; frames differ as robots move.
+#[test]
+fn replay_exports_png_frames_and_gifs() -> anyhow::Result<()> {
+    let dir = temp_dir("export");
+    std::fs::create_dir_all(&dir)?;
+    let file = dir.join("run.episodes").to_string_lossy().into_owned();
+    let bin = env!("CARGO_BIN_EXE_synthgym");
+    let run = |args: &[&str]| Command::new(bin).args(args).env("NODEVICE_SELECT", "1").output();
+    let out = run(&["eval", "--baseline", "scripted", "--env", "warehouse-grid-tiny-2ag-v0", "-n", "2", "--record", &file])?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rec = synthgym::replay::read(Path::new(&file))?;
+    let steps = rec.episodes[1].steps.len();
+
+    let frames = dir.join("frames").to_string_lossy().into_owned();
+    let out = run(&["replay", &file, "--export", &frames, "--episode", "1", "--stride", "7", "--width", "64", "--height", "48"])?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let written = files(Path::new(&frames))?;
+    // Scenes 0..=steps (after the reset, then after each step), every 7th plus the last.
+    let expected = (0..=steps).step_by(7).count() + usize::from(!steps.is_multiple_of(7));
+    assert_eq!(written.len(), expected, "{:?}", written.keys().collect::<Vec<_>>());
+    assert!(written.contains_key("e001_00000.png") && written.contains_key(&format!("e001_{steps:05}.png")));
+    let (w, h, layout, first) = read_png(&Path::new(&frames).join("e001_00000.png"))?;
+    assert_eq!((w, h, layout), (64, 48, PngLayout::Rgb8));
+    let (.., last) = read_png(&Path::new(&frames).join(format!("e001_{steps:05}.png")))?;
+    assert_ne!(first, last, "the robots moved between the first and last frame");
+
+    let gif_path = dir.join("run.gif");
+    let out = run(&["replay", &file, "--export", &gif_path.to_string_lossy(), "--stride", "10", "--width", "80", "--height", "60"])?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut decoder = gif::DecodeOptions::new().read_info(std::fs::File::open(&gif_path)?)?;
+    assert_eq!((decoder.width(), decoder.height()), (80, 60));
+    let mut count = 0;
+    while decoder.read_next_frame()?.is_some() {
+        count += 1;
+    }
+    let per_episode = |n: usize| (0..=n).step_by(10).count() + usize::from(!n.is_multiple_of(10));
+    assert_eq!(count, per_episode(rec.episodes[0].steps.len()) + per_episode(steps), "both episodes, one after the other");
+
+    let out = run(&["replay", &file, "--export", &frames, "--episode", "5"])?;
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--episode 5"), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::remove_dir_all(&dir).ok();
+    Ok(())
+}

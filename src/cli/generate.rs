@@ -85,12 +85,36 @@ pub struct GenerateArgs {
     pub quiet: bool,
 }
 
+/// What a command that renders says when this binary has no renderer.
+#[cfg(not(feature = "render"))]
+pub(super) const NO_RENDERER: &str = "this synthgym was built without the renderer; rebuild with `cargo build --release --features render` \
+     (and install a Vulkan driver: apt-get install mesa-vulkan-drivers libvulkan1)";
+
 #[cfg(not(feature = "render"))]
 pub fn run(_args: &GenerateArgs) -> anyhow::Result<()> {
-    anyhow::bail!(
-        "this synthgym was built without the renderer; rebuild with `cargo build --release --features render` \
-         (and install a Vulkan driver: apt-get install mesa-vulkan-drivers libvulkan1)"
-    )
+    anyhow::bail!(NO_RENDERER)
+}
+
+#[cfg(feature = "render")]
+impl From<QualityArg> for crate::render::Quality {
+    fn from(q: QualityArg) -> Self {
+        match q {
+            QualityArg::Fast => Self::Fast,
+            QualityArg::Pbr => Self::Pbr,
+        }
+    }
+}
+
+#[cfg(feature = "render")]
+impl From<CameraArg> for crate::render::sample::CameraMode {
+    fn from(c: CameraArg) -> Self {
+        match c {
+            CameraArg::Fixed => Self::Fixed,
+            CameraArg::TopDown => Self::TopDown,
+            CameraArg::Ego => Self::Ego,
+            CameraArg::Random => Self::Random,
+        }
+    }
 }
 
 #[cfg(feature = "render")]
@@ -103,11 +127,10 @@ mod with_render {
     use anyhow::Context;
     use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-    use super::{CameraArg, GenerateArgs, QualityArg};
+    use super::GenerateArgs;
     use crate::env::{MakeOptions, RandomPolicy};
+    use crate::render::RenderError;
     use crate::render::dataset::{self, GenerateConfig, SceneSource, Shard};
-    use crate::render::sample::CameraMode;
-    use crate::render::{Quality, RenderError};
     use crate::replay::recorder::{Driven, RecordEnv};
     use crate::snapshot::Snapshot;
 
@@ -156,17 +179,9 @@ mod with_render {
             count: args.count,
             width: args.size,
             height: args.height.unwrap_or(args.size),
-            quality: match args.quality {
-                QualityArg::Fast => Quality::Fast,
-                QualityArg::Pbr => Quality::Pbr,
-            },
+            quality: args.quality.into(),
             seed: args.seed,
-            camera: match args.camera {
-                CameraArg::Fixed => CameraMode::Fixed,
-                CameraArg::TopDown => CameraMode::TopDown,
-                CameraArg::Ego => CameraMode::Ego,
-                CameraArg::Random => CameraMode::Random,
-            },
+            camera: args.camera.into(),
             randomize: !args.no_randomize,
             max_distractors: args.distractors,
             frames_per_episode: args.frames_per_episode,

@@ -39,7 +39,7 @@ pub enum Command {
     Generate(generate::GenerateArgs),
     /// Train and evaluate image classifiers on ImageFolder datasets; compare training sets in a transfer report.
     Classify(classify::ClassifyArgs),
-    /// Summarise an episode file and check that it re-simulates exactly.
+    /// Summarise an episode file and check that it re-simulates exactly, or export its episodes to PNG frames or a GIF.
     Replay(replay::ReplayArgs),
     /// Measure environment steps per second, single and vectorised, as a table.
     Bench(bench::BenchArgs),
@@ -130,9 +130,12 @@ pub fn run(args: Args) -> ExitCode {
     {
         return code;
     }
-    if matches!(args.command, Command::Generate(_))
-        && let Some(code) = reexec_for_rendering()
-    {
+    let renders = match &args.command {
+        Command::Generate(_) => true,
+        Command::Replay(a) => a.export.is_some(),
+        _ => false,
+    };
+    if renders && let Some(code) = reexec_for_rendering() {
         return code;
     }
     let result = match args.command {

@@ -9,7 +9,8 @@
 //! - [`sample`]: domain randomisation (cameras, light, colours, distractors);
 //! - [`dataset`]: sharded, resumable dataset generation (`synthgym generate`);
 //! - [`image`]: PNG files and crops;
-//! - [`camera_env`]: camera observations and `rgb_array` frames for RL envs.
+//! - [`camera_env`]: camera observations and `rgb_array` frames for RL envs;
+//! - [`export`]: recorded episodes drawn to PNG frames or an animated GIF.
 //!
 //! This is the only module that touches bevy's renderer; it is compiled with the
 //! `render` feature. Headless training never builds or starts it.
@@ -19,6 +20,7 @@ pub mod camera;
 pub mod camera_env;
 pub mod dataset;
 pub mod error;
+pub mod export;
 pub mod image;
 pub mod mesh;
 pub mod raster;

@@ -5,8 +5,9 @@
 //! - [`recorder`]: records a [`Policy`](crate::env::Policy) acting in an env and
 //!   re-simulates recordings from seed + actions, reporting the first diverging step.
 //!
-//! Depends on `env`, `snapshot` and `util` only: no candle, bevy or rapier. The
-//! interactive viewer and headless export arrive with the renderer.
+//! Depends on `env`, `snapshot` and `util` only: no candle, bevy or rapier. Recorded
+//! scenes are drawn to frames and GIFs by `render::export` (`synthgym replay --export`);
+//! the interactive viewer is not built yet.
 
 pub mod format;
 pub mod recorder;
