@@ -116,3 +116,46 @@ pub fn load(path: &Path, device: &Device) -> Result<Loaded> {
     model.load(&tensors).map_err(|r| bad(format!("model.safetensors: {r}")))?;
     Ok(Loaded { dir, model, meta, tensors })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classify::ModelKind;
+    use crate::util::seed::rng_from_seed;
+
+    /// A checkpoint round-trips, and damaged metadata is an error naming the file and
+    /// field (never a panic later, when inputs are normalised).
+    #[test]
+    fn damaged_metadata_is_refused() -> Result<()> {
+        let dir = std::env::temp_dir().join(format!("synthgym-ckpt-{}", std::process::id()));
+        let spec = ImageSpec { channels: 3, height: 8, width: 8 };
+        let config = ClassifyConfig { model: ModelKind::Cnn, width: 4, ..ClassifyConfig::default() };
+        let mut rng = rng_from_seed(derive(config.seed, 0, 0));
+        let model = Classifier::new(config.model, spec, 2, config.width, config.dropout, &Device::Cpu, &mut rng)?;
+        let meta = ClassifierMeta {
+            format_version: FORMAT_VERSION,
+            config,
+            spec,
+            classes: vec!["a".into(), "b".into()],
+            normalize: Normalize { mean: vec![0.5; 3], std: vec![0.25; 3] },
+            epoch: 1,
+            val_accuracy: None,
+            val_loss: None,
+            optimizer_steps: 0,
+        };
+        save(&dir, &model, None, &meta)?;
+        assert_eq!(load(&dir, &Device::Cpu)?.meta, meta);
+        let json = dir.join("classifier.json");
+        let text = std::fs::read_to_string(&json).map_err(ClassifyError::io(&json))?;
+        std::fs::write(&json, text.replace("\"format_version\": 1", "\"format_version\": 99")).map_err(ClassifyError::io(&json))?;
+        let err = load(&dir, &Device::Cpu).expect_err("unknown version");
+        assert!(err.to_string().contains("format_version 99"), "{err}");
+        let short = serde_json::to_string(&ClassifierMeta { normalize: Normalize { mean: vec![0.5], std: vec![0.25] }, ..meta })
+            .map_err(|e| ClassifyError::config("meta", e.to_string()))?;
+        std::fs::write(&json, short).map_err(ClassifyError::io(&json))?;
+        let err = load(&dir, &Device::Cpu).expect_err("one mean for three channels");
+        assert!(err.to_string().contains("classifier.json") && err.to_string().contains("normalize"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
+        Ok(())
+    }
+}
