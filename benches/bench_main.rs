@@ -111,6 +111,7 @@ fn rl(c: &mut Criterion) {
 /// images, for the CNN and the ResNet; compare with benches/peers/torch_classify.py.
 fn classify(c: &mut Criterion) {
     use candle_core::{DType, Device, Tensor};
+    use rand::Rng;
     use synthgym::classify::layers::Pass;
     use synthgym::classify::{Classifier, ModelKind};
     use synthgym::data::ImageSpec;
@@ -123,7 +124,12 @@ fn classify(c: &mut Criterion) {
         let mut rng = rng_from_seed(0);
         let (Ok(model), Ok(x), Ok(y)) = (
             Classifier::new(kind, spec, 10, 32, 0.3, &Device::Cpu, &mut rng),
-            Tensor::randn(0f32, 1.0, (64, 32, 32, 3), &Device::Cpu),
+            // Seeded inputs (candle's own `randn` draws from an unseeded generator).
+            Tensor::from_vec(
+                (0..64 * 32 * 32 * 3).map(|_| rng.random_range(-1.0f32..1.0)).collect::<Vec<f32>>(),
+                (64, 32, 32, 3),
+                &Device::Cpu,
+            ),
             Tensor::zeros(64, DType::U32, &Device::Cpu),
         ) else {
             return;

@@ -13,10 +13,11 @@ use std::path::{Path, PathBuf};
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::{Classifier, ClassifyConfig, ClassifyError, Result};
-use crate::data::{ImageSpec, Normalize};
+use super::train::predict;
+use super::{Classifier, ClassifyConfig, ClassifyError, Evaluation, Result};
+use crate::data::{ImageSet, ImageSpec, Normalize};
 use crate::rl::optim::Adam;
-use crate::util::seed::derive;
+use crate::util::seed::rng_from_seed;
 
 /// Version of the checkpoint layout; bumped when it changes incompatibly.
 pub const FORMAT_VERSION: u32 = 1;
@@ -58,6 +59,17 @@ pub struct Loaded {
     pub tensors: HashMap<String, Tensor>,
 }
 
+impl Loaded {
+    /// Evaluates the model on every image of `set` (relabelled to the model's classes,
+    /// whose names must include the set's).
+    pub fn evaluate(&self, set: &ImageSet) -> Result<Evaluation> {
+        let set = set.relabel(&self.meta.classes)?;
+        let all: Vec<usize> = (0..set.len()).collect();
+        let (predicted, loss) = predict(&self.model, &self.meta.normalize, &set, &all)?;
+        Ok(Evaluation::new(set.classes(), set.labels(), &predicted, Some(loss)))
+    }
+}
+
 /// The checkpoint directory for `path`: a checkpoint itself, or a run directory
 /// holding `best/`.
 pub fn resolve(path: &Path) -> PathBuf {
@@ -81,8 +93,9 @@ pub fn save(dir: &Path, model: &Classifier, adam: Option<&Adam>, meta: &Classifi
     .map_err(ClassifyError::io(dir))
 }
 
-/// Reads a checkpoint (see [`resolve`]) onto `device`.
-pub fn load(path: &Path, device: &Device) -> Result<Loaded> {
+/// Reads and checks only a checkpoint's `classifier.json` (see [`resolve`]); returns the
+/// checkpoint directory with it.
+pub fn read_meta(path: &Path) -> Result<(PathBuf, ClassifierMeta)> {
     let dir = resolve(path);
     let bad = |reason: String| ClassifyError::Checkpoint { path: dir.clone(), reason };
     let meta_path = dir.join("classifier.json");
@@ -108,10 +121,18 @@ pub fn load(path: &Path, device: &Device) -> Result<Loaded> {
     if meta.normalize.std.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
         return Err(bad("classifier.json: normalize.std must be positive".into()));
     }
+    Ok((dir, meta))
+}
+
+/// Reads a checkpoint (see [`resolve`]) onto `device`.
+pub fn load(path: &Path, device: &Device) -> Result<Loaded> {
+    let (dir, meta) = read_meta(path)?;
+    let bad = |reason: String| ClassifyError::Checkpoint { path: dir.clone(), reason };
     let tensors =
         candle_core::safetensors::load(dir.join("model.safetensors"), device).map_err(|e| bad(format!("model.safetensors: {e}")))?;
     let c = &meta.config;
-    let mut rng = crate::util::seed::rng_from_seed(derive(c.seed, 0, 0));
+    // Any initial weights do: the checkpoint's replace them.
+    let mut rng = rng_from_seed(0);
     let model = Classifier::new(c.model, meta.spec, meta.classes.len(), c.width, c.dropout, device, &mut rng)?;
     model.load(&tensors).map_err(|r| bad(format!("model.safetensors: {r}")))?;
     Ok(Loaded { dir, model, meta, tensors })
@@ -121,7 +142,6 @@ pub fn load(path: &Path, device: &Device) -> Result<Loaded> {
 mod tests {
     use super::*;
     use crate::classify::ModelKind;
-    use crate::util::seed::rng_from_seed;
 
     /// A checkpoint round-trips, and damaged metadata is an error naming the file and
     /// field (never a panic later, when inputs are normalised).
@@ -130,7 +150,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("synthgym-ckpt-{}", std::process::id()));
         let spec = ImageSpec { channels: 3, height: 8, width: 8 };
         let config = ClassifyConfig { model: ModelKind::Cnn, width: 4, ..ClassifyConfig::default() };
-        let mut rng = rng_from_seed(derive(config.seed, 0, 0));
+        let mut rng = rng_from_seed(0);
         let model = Classifier::new(config.model, spec, 2, config.width, config.dropout, &Device::Cpu, &mut rng)?;
         let meta = ClassifierMeta {
             format_version: FORMAT_VERSION,

@@ -51,6 +51,14 @@ pub struct EvalReport {
     pub confusion: Vec<Vec<u64>>,
 }
 
+impl EvalReport {
+    /// Writes the report as JSON to `path`, atomically.
+    pub fn write_json(&self, path: &Path) -> std::io::Result<()> {
+        let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
+        crate::util::fs::write_atomic(path, &json, false)
+    }
+}
+
 impl Evaluation {
     /// Tallies `predicted` against `truth` (labels index `classes`).
     pub fn new(classes: &[String], truth: &[u32], predicted: &[u32], loss: Option<f64>) -> Self {
@@ -159,12 +167,7 @@ impl Evaluation {
                 draw_text(&mut rgb, size, p * cell + (cell - tw) / 2, t * cell + (cell - th) / 2, &text, ink);
             }
         }
-        crate::util::fs::write_atomic_with(path, |file| {
-            let mut enc = png::Encoder::new(std::io::BufWriter::new(file), size as u32, size as u32);
-            enc.set_color(png::ColorType::Rgb);
-            enc.set_depth(png::BitDepth::Eight);
-            enc.write_header().and_then(|mut w| w.write_image_data(&rgb)).map_err(std::io::Error::other)
-        })
+        crate::data::png::write_png(path, size as u32, size as u32, crate::data::png::PngLayout::Rgb8, &rgb)
     }
 }
 
@@ -240,7 +243,7 @@ mod tests {
         let e = Evaluation::new(&classes, &[0, 1, 1], &[0, 1, 0], None);
         let path = std::env::temp_dir().join(format!("synthgym-confusion-{}.png", std::process::id()));
         e.write_confusion_png(&path)?;
-        let (w, h, c, data) = crate::data::imagefolder::decode_png(&path).map_err(std::io::Error::other)?;
+        let (w, h, c, data) = crate::data::png::decode_png(&path).map_err(std::io::Error::other)?;
         assert_eq!((w, h, c), (52, 52, 3));
         // Cell (0, 0) is all of row 0: dark; cell (0, 1) is none of it: white.
         assert!(data[(13 * 52 + 3) * 3] < 100 && data[(13 * 52 + 29) * 3] == 255);

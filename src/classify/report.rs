@@ -9,8 +9,8 @@ use std::path::Path;
 use candle_core::Device;
 use serde::{Deserialize, Serialize};
 
-use super::metrics::{EvalReport, Evaluation};
-use super::train::{TrainOutcome, predict};
+use super::metrics::EvalReport;
+use super::train::TrainOutcome;
 use super::{ClassifyConfig, ClassifyError, Result, checkpoint};
 use crate::data::{ImageSet, ImageSpec};
 
@@ -123,14 +123,9 @@ pub fn transfer(
         let loaded = checkpoint::load(&outcome.best, device)?;
         let mut results = Vec::new();
         for test in tests {
-            let set = test.set.relabel(&loaded.meta.classes)?;
-            let all: Vec<usize> = (0..set.len()).collect();
-            let (predicted, loss) = predict(&loaded.model, &loaded.meta.normalize, &set, &all)?;
-            let evaluation = Evaluation::new(set.classes(), set.labels(), &predicted, Some(loss));
-            let report = evaluation.report();
+            let report = loaded.evaluate(&test.set)?.report();
             let path = run_dir.join(format!("eval-{}.json", test.name));
-            let json = serde_json::to_vec_pretty(&report).map_err(|e| ClassifyError::config("report", e.to_string()))?;
-            crate::util::fs::write_atomic(&path, &json, false).map_err(ClassifyError::io(&path))?;
+            report.write_json(&path).map_err(ClassifyError::io(&path))?;
             results.push(TestResult { test: test.name.clone(), report });
         }
         rows.push(TransferRow {

@@ -148,8 +148,9 @@ pub fn train(
         ));
     }
     let model;
-    let mut adam;
     let normalize;
+    // Adam moments to restore on resume, with the step count.
+    let mut moments = None;
     let mut start_epoch = 0;
     // The best epoch so far: (epoch, validation accuracy, validation loss).
     let mut best: Option<(usize, Option<f64>, f64)> = None;
@@ -167,20 +168,22 @@ pub fn train(
             });
         }
         model = m;
-        adam = Adam::new(model.params(), AdamConfig { eps: 1e-8, ..AdamConfig::default() })?;
-        adam.load(&tensors, meta.optimizer_steps).map_err(|reason| ClassifyError::Checkpoint { path: last_dir.clone(), reason })?;
+        moments = Some((tensors, meta.optimizer_steps));
         normalize = meta.normalize;
         start_epoch = meta.epoch;
         if best_dir.exists() {
-            let b = checkpoint::load(&best_dir, device)?.meta;
+            let (_, b) = checkpoint::read_meta(&best_dir)?;
             best = Some((b.epoch, b.val_accuracy, b.val_loss.unwrap_or(f64::INFINITY)));
         }
     } else {
         let mut rng = rng_from_seed(derive(config.seed, STREAM_INIT, 0));
         model = Classifier::new(config.model, data.spec(), data.classes().len(), config.width, config.dropout, device, &mut rng)?;
-        adam = Adam::new(model.params(), AdamConfig { eps: 1e-8, ..AdamConfig::default() })?;
         let (mean, std) = data.channel_stats(&train_idx);
         normalize = Normalize { mean, std };
+    }
+    let mut adam = Adam::new(model.params(), AdamConfig { eps: 1e-8, ..AdamConfig::default() })?;
+    if let Some((tensors, steps)) = moments {
+        adam.load(&tensors, steps).map_err(|reason| ClassifyError::Checkpoint { path: last_dir.clone(), reason })?;
     }
     // Rewritten on resume too, which may have changed the number of epochs.
     let config_path = run_dir.join("config.toml");

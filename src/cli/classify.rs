@@ -8,8 +8,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::classify::report::{NamedSet, transfer};
-use crate::classify::train::{Callbacks, EpochStats, TrainOutcome, predict};
-use crate::classify::{ClassifyConfig, Evaluation, ModelKind, checkpoint};
+use crate::classify::train::{Callbacks, EpochStats, TrainOutcome};
+use crate::classify::{ClassifyConfig, ModelKind, checkpoint};
 use crate::data::{ImageSet, SpecRequest};
 
 /// Arguments of `synthgym classify`.
@@ -302,12 +302,10 @@ fn run_train(args: &TrainArgs) -> anyhow::Result<()> {
 fn run_eval(args: &EvalArgs) -> anyhow::Result<()> {
     let device = crate::rl::device("cpu")?;
     let loaded = checkpoint::load(&args.checkpoint, &device)?;
-    let data = ImageSet::open(&args.data, &SpecRequest::exactly(loaded.meta.spec))?.relabel(&loaded.meta.classes)?;
-    let all: Vec<usize> = (0..data.len()).collect();
+    let data = ImageSet::open(&args.data, &SpecRequest::exactly(loaded.meta.spec))?;
     let started = std::time::Instant::now();
-    let (predicted, loss) = predict(&loaded.model, &loaded.meta.normalize, &data, &all)?;
+    let evaluation = loaded.evaluate(&data)?;
     let seconds = started.elapsed().as_secs_f64();
-    let evaluation = Evaluation::new(data.classes(), data.labels(), &predicted, Some(loss));
     // Next to a checkpoint directory (best/ is replaced by later training), else in the run directory.
     let base = if args.checkpoint.join("classifier.json").exists() {
         args.checkpoint.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
@@ -316,8 +314,7 @@ fn run_eval(args: &EvalArgs) -> anyhow::Result<()> {
     };
     let out_dir = args.out.clone().unwrap_or_else(|| base.join(format!("eval-{}", folder_name(&args.data))));
     std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
-    let json = serde_json::to_vec_pretty(&evaluation.report())?;
-    crate::util::fs::write_atomic(&out_dir.join("eval.json"), &json, false).with_context(|| format!("writing {}", out_dir.display()))?;
+    evaluation.report().write_json(&out_dir.join("eval.json")).with_context(|| format!("writing {}", out_dir.display()))?;
     evaluation.write_confusion_png(&out_dir.join("confusion.png")).with_context(|| format!("writing {}", out_dir.display()))?;
     let mut out = std::io::stdout().lock();
     write!(out, "{}", evaluation.to_text())?;

@@ -55,22 +55,21 @@ const THREAD_VARS: [&str; 2] = ["RAYON_NUM_THREADS", "CANDLE_NUM_THREADS"];
 ///
 /// Why it matters: for the small MLPs of RL, candle's thread pool (which spins while
 /// waiting) made PPO on CartPole twice as slow on a 2-core machine as one thread.
-fn reexec_with_kernel_threads(threads: usize) -> Option<ExitCode> {
-    let want = threads.max(1).to_string();
-    reexec_with_env(&THREAD_VARS.map(|v| (v, want.as_str())))
-}
-
-/// Like [`reexec_with_kernel_threads`], and also keeps mimalloc from returning freed
-/// pages to the OS (`MIMALLOC_PURGE_DELAY=-1`, documented by mimalloc as "disables
-/// purging"). Image classifiers free and reallocate buffers of tens of megabytes every
-/// step; purged, each came back as fresh pages the kernel had to zero, which was 14%
-/// of a CNN epoch's time (1 epoch of 32×32 crops: 40.2 s → 33.6 s without purging).
-fn reexec_for_image_training(threads: usize) -> Option<ExitCode> {
+///
+/// `extra` variables are set in the same restart.
+fn reexec_with_kernel_threads(threads: usize, extra: &[(&str, &str)]) -> Option<ExitCode> {
     let want = threads.max(1).to_string();
     let mut vars: Vec<(&str, &str)> = THREAD_VARS.iter().map(|v| (*v, want.as_str())).collect();
-    vars.push(("MIMALLOC_PURGE_DELAY", "-1"));
+    vars.extend_from_slice(extra);
     reexec_with_env(&vars)
 }
+
+/// Keeps mimalloc from returning freed pages to the OS (documented by mimalloc as
+/// "disables purging"). Image classifiers free and reallocate buffers of tens of
+/// megabytes every step; purged, each came back as fresh pages the kernel had to zero,
+/// which was 14% of a CNN epoch's time (1 epoch of 32×32 crops: 40.2 s → 33.6 s
+/// without purging).
+const KEEP_FREED_PAGES: (&str, &str) = ("MIMALLOC_PURGE_DELAY", "-1");
 
 /// Mesa's Vulkan device-selection layer opens a Wayland connection while listing GPUs and
 /// prints "error: XDG_RUNTIME_DIR is invalid" on headless machines; rendering commands
@@ -117,17 +116,13 @@ pub enum Format {
 /// Runs the command; errors print as `error: …` with exit code 2 (a closed pipe
 /// on stdout, as in `synthgym envs | head -1`, exits 0).
 pub fn run(args: Args) -> ExitCode {
-    let threads = match &args.command {
-        Command::Train(a) => Some(a.threads),
-        Command::Eval(a) => Some(a.threads),
+    let kernels: Option<(usize, &[(&str, &str)])> = match &args.command {
+        Command::Train(a) => Some((a.threads, &[])),
+        Command::Eval(a) => Some((a.threads, &[])),
+        Command::Classify(a) => Some((a.threads(), &[KEEP_FREED_PAGES])),
         _ => None,
     };
-    if let Some(code) = threads.and_then(reexec_with_kernel_threads) {
-        return code;
-    }
-    if let Command::Classify(a) = &args.command
-        && let Some(code) = reexec_for_image_training(a.threads())
-    {
+    if let Some(code) = kernels.and_then(|(threads, extra)| reexec_with_kernel_threads(threads, extra)) {
         return code;
     }
     let renders = match &args.command {

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use rand::seq::SliceRandom;
 
 use super::DataError;
+use super::png::decode_png;
 use crate::util::seed::rng_from_seed;
 
 /// Channels and size every image of a set is converted to.
@@ -143,31 +144,6 @@ fn read_header(path: &Path) -> Result<Header, DataError> {
     let info = reader.info();
     let colour = matches!(info.color_type, png::ColorType::Rgb | png::ColorType::Rgba | png::ColorType::Indexed);
     Ok(Header { width: info.width as usize, height: info.height as usize, colour })
-}
-
-/// Decodes any PNG (gray, gray+alpha, RGB, RGBA, palette; 1 to 16 bits) into 8-bit
-/// samples with 1 or 3 channels (alpha is dropped): `(width, height, channels, data)`.
-pub fn decode_png(path: &Path) -> Result<(usize, usize, usize, Vec<u8>), DataError> {
-    let file = std::fs::File::open(path).map_err(DataError::io(path))?;
-    let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
-    decoder.set_transformations(png::Transformations::normalize_to_color8());
-    let mut reader = decoder.read_info().map_err(|e| DataError::invalid(path, format!("not a readable PNG: {e}")))?;
-    let size = reader.output_buffer_size().ok_or_else(|| DataError::invalid(path, "PNG too large to decode"))?;
-    let mut buf = vec![0; size];
-    let info = reader.next_frame(&mut buf).map_err(|e| DataError::invalid(path, format!("corrupt PNG: {e}")))?;
-    buf.truncate(info.buffer_size());
-    let (w, h) = (info.width as usize, info.height as usize);
-    let (channels, data) = match info.color_type {
-        png::ColorType::Grayscale => (1, buf),
-        png::ColorType::GrayscaleAlpha => (1, buf.chunks_exact(2).map(|p| p[0]).collect()),
-        png::ColorType::Rgb => (3, buf),
-        png::ColorType::Rgba => (3, buf.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect()),
-        png::ColorType::Indexed => return Err(DataError::invalid(path, "palette PNG was not expanded")),
-    };
-    if data.len() != w * h * channels {
-        return Err(DataError::invalid(path, "decoded size does not match the header"));
-    }
-    Ok((w, h, channels, data))
 }
 
 /// Per output index, the source indices and weights that make it: area averaging

@@ -1,7 +1,7 @@
 //! Image datasets on disk for the learning modules ([`crate::classify`], and the
 //! generative models): the ImageFolder layout (one sub-folder per class, PNG files),
 //! decoded and resized into one in-memory [`ImageSet`], stratified splits, and
-//! seeded augmentation.
+//! seeded augmentation; PNG reading and atomic writing ([`png`]).
 //!
 //! Works on any ImageFolder, not only the `crops/` that `synthgym generate` writes:
 //! grayscale or colour PNGs of any bit depth and size, converted to one
@@ -12,6 +12,7 @@
 pub mod augment;
 mod error;
 pub mod imagefolder;
+pub mod png;
 
 pub use augment::{Augment, Normalize};
 pub use error::DataError;

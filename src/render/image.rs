@@ -1,45 +1,17 @@
-//! PNG files (RGB, 8-bit and 16-bit grey) written atomically, and the small image
+//! PNG files of datasets (RGB, 8-bit and 16-bit grey, written atomically through [`crate::data::png`]), and the small image
 //! operations datasets need (crops, resizing, tiling into a grid).
 
-use std::io::BufWriter;
 use std::path::Path;
 
 use super::error::RenderError;
 use super::renderer::RgbImage;
-use crate::util::fs::write_atomic_with;
 
-/// Pixel layouts that [`write_png`] writes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PngLayout {
-    /// 8-bit RGB.
-    Rgb8,
-    /// 8-bit grey (class ids).
-    Gray8,
-    /// 16-bit grey, big-endian samples (instance ids, depth in millimetres).
-    Gray16,
-}
+pub use crate::data::png::PngLayout;
 
-/// Writes `data` (already in `layout`'s byte order) as a PNG at `path`, via a temporary
-/// file that is renamed into place, so a crash never leaves a truncated image.
+/// Writes `data` (already in `layout`'s byte order) as a PNG at `path`, atomically
+/// (see [`crate::data::png::write_png`]).
 pub fn write_png(path: &Path, width: u32, height: u32, layout: PngLayout, data: &[u8]) -> Result<(), RenderError> {
-    let io = |source| RenderError::Io { path: path.to_path_buf(), source };
-    write_atomic_with(path, |file| {
-        let mut encoder = png::Encoder::new(BufWriter::new(file), width, height);
-        let (color, depth) = match layout {
-            PngLayout::Rgb8 => (png::ColorType::Rgb, png::BitDepth::Eight),
-            PngLayout::Gray8 => (png::ColorType::Grayscale, png::BitDepth::Eight),
-            PngLayout::Gray16 => (png::ColorType::Grayscale, png::BitDepth::Sixteen),
-        };
-        encoder.set_color(color);
-        encoder.set_depth(depth);
-        // Fast compression: these are many small files; zlib's default level costs more
-        // time than the bytes it saves.
-        encoder.set_compression(png::Compression::Fast);
-        let mut writer = encoder.write_header().map_err(std::io::Error::other)?;
-        writer.write_image_data(data).map_err(std::io::Error::other)?;
-        writer.finish().map_err(std::io::Error::other)
-    })
-    .map_err(io)
+    crate::data::png::write_png(path, width, height, layout, data).map_err(|source| RenderError::Io { path: path.to_path_buf(), source })
 }
 
 /// Writes an RGB image as PNG.
