@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use synthgym::env::{MakeOptions, RandomPolicy};
-use synthgym::replay::{ActionLog, FORMAT_VERSION, RecordEnv, Recording, ReplayError, read, record, resimulate, write};
+use synthgym::replay::{ActionLog, Branch, FORMAT_VERSION, RecordEnv, Recording, ReplayError, read, record, resimulate, write};
 use synthgym::scenes::registry;
 
 fn temp(name: &str) -> PathBuf {
@@ -82,6 +82,60 @@ fn a_changed_action_is_reported_at_its_step() -> anyhow::Result<()> {
 }
 
 #[test]
+fn a_branch_replays_the_recording_to_its_step_then_takes_new_actions() -> anyhow::Result<()> {
+    let id = "driving-highway-2ag-v0";
+    let rec = recording(id, true, 1, 30)?;
+    let episode = &rec.episodes[0];
+    // Branching at the end with the recorded actions gives the recording back.
+    let whole = Branch::start(env_for(id, true)?, episode, episode.steps.len())?;
+    assert_eq!(whole.log().steps, episode.steps);
+    // A branch at step 10 that keeps agent 1's recorded actions and idles agent 0 (IDLE = 1).
+    let mut branch = Branch::start(env_for(id, true)?, episode, 10)?;
+    assert_eq!(branch.from_step(), 10);
+    for t in 10..20 {
+        let mut actions = episode.steps[t].actions.clone();
+        actions[0] = ActionLog::Discrete(1);
+        if branch.is_over() {
+            break;
+        }
+        branch.step(&actions)?;
+    }
+    let log = branch.into_log();
+    assert_eq!(log.steps[..10], episode.steps[..10]);
+    assert!(log.steps.len() > 10);
+    // The branch is an ordinary episode: it re-simulates exactly.
+    resimulate(&mut env_for(id, true)?, std::slice::from_ref(&log))?;
+    // A recording that does not match the env is refused at the first differing scene.
+    let mut wrong = episode.clone();
+    wrong.steps[4].snapshot.objects[0].position[0] += 1.0;
+    match Branch::start(env_for(id, true)?, &wrong, 8) {
+        Err(ReplayError::Diverged { step: 5, .. }) => {}
+        Err(other) => anyhow::bail!("unexpected error {other}"),
+        Ok(_) => anyhow::bail!("a differing scene was not noticed"),
+    }
+    assert!(Branch::start(env_for(id, true)?, episode, episode.steps.len() + 1).is_err(), "past the end");
+    Ok(())
+}
+
+#[cfg(not(feature = "viewer"))]
+#[test]
+fn replay_in_a_build_without_the_viewer_says_how_to_get_it() -> anyhow::Result<()> {
+    let path = temp("noviewer.episodes");
+    let p = path.to_string_lossy().into_owned();
+    let bin = env!("CARGO_BIN_EXE_synthgym");
+    let out = Command::new(bin)
+        .args(["eval", "--baseline", "scripted", "--env", "warehouse-grid-tiny-2ag-v0", "-n", "1", "--record", &p])
+        .output()?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(bin).args(["replay", &p]).output()?;
+    let err = String::from_utf8(out.stderr)?;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(err.contains("--features viewer") && err.contains("--verify"), "{err}");
+    std::fs::remove_file(&path)?;
+    Ok(())
+}
+
+#[test]
 fn files_round_trip_in_binary_and_json() -> anyhow::Result<()> {
     let rec = recording("driving-highway-v0", true, 1, 10)?;
     for name in ["a.episodes", "a.json"] {
@@ -146,7 +200,7 @@ fn eval_records_and_replay_verifies() -> anyhow::Result<()> {
         .args(["eval", "--baseline", "scripted", "--env", "warehouse-grid-tiny-2ag-v0", "-n", "2", "--record", &p])
         .output()?;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = Command::new(bin).args(["replay", &p]).output()?;
+    let out = Command::new(bin).args(["replay", &p, "--verify"]).output()?;
     let text = String::from_utf8(out.stdout)?;
     assert!(out.status.success() && text.contains("scripted on warehouse-grid-tiny-2ag-v0 (2 agent(s)), 2 episode(s)"), "{text}");
     assert!(text.contains("all 2 episode(s) reproduce exactly"), "{text}");
@@ -161,7 +215,7 @@ fn eval_records_and_replay_verifies() -> anyhow::Result<()> {
     let mut rec = read(&path)?;
     rec.episodes[1].steps[3].rewards[0] += 1.0;
     write(&path, &rec)?;
-    let out = Command::new(bin).args(["replay", &p]).output()?;
+    let out = Command::new(bin).args(["replay", &p, "--verify"]).output()?;
     let err = String::from_utf8(out.stderr)?;
     assert_eq!(out.status.code(), Some(2));
     assert!(err.contains("episode 1 diverges at step 4"), "{err}");

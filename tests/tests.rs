@@ -44,5 +44,10 @@ mod cli;
 #[cfg(feature = "render")]
 mod render;
 
+// The replay viewer in a window under Xvfb (needs the `viewer` feature, Xvfb and a Vulkan
+// driver): screenshots, scripted keys, keyboard takeover branching a new recording.
+#[cfg(feature = "viewer")]
+mod viewer;
+
 // Module dependency rules from STYLE.md, enforced by reading the sources.
 mod architecture;

@@ -127,7 +127,7 @@ pub fn run(args: Args) -> ExitCode {
     }
     let renders = match &args.command {
         Command::Generate(_) => true,
-        Command::Replay(a) => a.export.is_some(),
+        Command::Replay(a) => !a.verify,
         _ => false,
     };
     if renders && let Some(code) = reexec_for_rendering() {

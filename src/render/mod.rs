@@ -10,7 +10,8 @@
 //! - [`dataset`]: sharded, resumable dataset generation (`synthgym generate`);
 //! - [`image`]: PNG files and crops;
 //! - [`camera_env`]: camera observations and `rgb_array` frames for RL envs;
-//! - [`export`]: recorded episodes drawn to PNG frames or an animated GIF.
+//! - [`export`]: recorded episodes drawn to PNG frames or an animated GIF;
+//! - [`viewer`] (feature `viewer`): the interactive replay viewer in a window.
 //!
 //! This is the only module that touches bevy's renderer; it is compiled with the
 //! `render` feature. Headless training never builds or starts it.
@@ -27,6 +28,8 @@ pub mod raster;
 pub mod renderer;
 pub mod sample;
 pub mod style;
+#[cfg(feature = "viewer")]
+pub mod viewer;
 
 pub use camera::CameraView;
 pub use camera_env::{CameraObservation, SceneCamera};

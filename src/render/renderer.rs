@@ -188,6 +188,88 @@ struct MergedMesh {
     indices: Vec<u32>,
 }
 
+/// The scene's entities in a bevy world: one merged mesh per surface finish, rebuilt for
+/// every scene shown. Shared by the offscreen [`Renderer`] and the replay viewer.
+pub(crate) struct SceneMeshes {
+    quality: Quality,
+    meshes: Vec<TriMesh>,
+    batches: Vec<Batch>,
+    fast: Handle<FastMaterial>,
+}
+
+/// Adds the `fast` preset's material to an app (before it is finished).
+pub(crate) fn add_materials(app: &mut App) {
+    app.add_plugins(MaterialPlugin::<FastMaterial>::default());
+}
+
+impl SceneMeshes {
+    /// Registers the `fast` shader and material in `world` (whose app ran [`add_materials`]).
+    pub(crate) fn new(world: &mut World, quality: Quality) -> Result<SceneMeshes, RenderError> {
+        // Inserting under a fixed id cannot fail for UUID handles.
+        world
+            .resource_mut::<Assets<Shader>>()
+            .insert(&FAST_SHADER, Shader::from_wgsl(include_str!("fast.wgsl"), "synthgym/render/fast.wgsl"))
+            .map_err(|e| RenderError::Readback(format!("registering the fast shader: {e}")))?;
+        let fast = world.resource_mut::<Assets<FastMaterial>>().add(FastMaterial { light: FastLight::default() });
+        Ok(SceneMeshes { quality, meshes: unit_meshes(), batches: Vec::new(), fast })
+    }
+
+    /// Sets the light of the `fast` material (the PBR preset is lit by the world's lights).
+    pub(crate) fn set_light(&self, world: &mut World, lighting: &Lighting) {
+        if self.quality == Quality::Fast
+            && let Some(mut m) = world.resource_mut::<Assets<FastMaterial>>().get_mut(&self.fast)
+        {
+            m.light = FastLight::of(lighting);
+        }
+    }
+
+    /// Replaces the drawn scene with `scene`, leaving out parts wholly outside `frustum`
+    /// (planes as [`CameraView::frustum_planes`] gives them) when one is given.
+    pub(crate) fn show(&mut self, world: &mut World, scene: &RenderScene, frustum: Option<&[Vec4; 5]>) {
+        let mut merged: std::collections::BTreeMap<Finish, MergedMesh> = Default::default();
+        for part in &scene.parts {
+            // Parts wholly outside the view would only cost vertex shading.
+            let radius = 0.5 * part.transform.scale.length();
+            let centre = part.transform.translation;
+            if frustum.is_some_and(|planes| planes.iter().any(|p| p.truncate().dot(centre) + p.w < -radius)) {
+                continue;
+            }
+            // The fast shader ignores roughness and metallic: one batch does.
+            let finish = if self.quality == Quality::Fast { Finish(0, 0) } else { Finish::of(&part.material) };
+            merge_part(merged.entry(finish).or_default(), &self.meshes[part.mesh.index()], part);
+        }
+        for batch in self.batches.iter().filter(|b| !merged.contains_key(&b.finish)) {
+            world.entity_mut(batch.entity).insert(Visibility::Hidden);
+        }
+        for (finish, mesh) in merged {
+            let asset = bevy_mesh(mesh);
+            match self.batches.iter().find(|b| b.finish == finish) {
+                Some(batch) => {
+                    let (entity, handle) = (batch.entity, batch.mesh.clone());
+                    if let Some(mut m) = world.resource_mut::<Assets<Mesh>>().get_mut(&handle) {
+                        *m = asset;
+                    }
+                    world.entity_mut(entity).insert(Visibility::Visible);
+                }
+                None => {
+                    let handle = world.resource_mut::<Assets<Mesh>>().add(asset);
+                    // The mesh changes every frame, so its bounds would be stale: never cull.
+                    let mut entity = world.spawn((Mesh3d(handle.clone()), Transform::IDENTITY, Visibility::Visible, NoFrustumCulling));
+                    match self.quality {
+                        Quality::Fast => entity.insert(MeshMaterial3d(self.fast.clone())),
+                        Quality::Pbr => {
+                            let material = entity.world_scope(|w| w.resource_mut::<Assets<StandardMaterial>>().add(finish.material()));
+                            entity.insert(MeshMaterial3d(material))
+                        }
+                    };
+                    let entity = entity.id();
+                    self.batches.push(Batch { finish, entity, mesh: handle });
+                }
+            }
+        }
+    }
+}
+
 /// An offscreen bevy renderer of a fixed image size and quality.
 pub struct Renderer {
     apps: SubApps,
@@ -195,16 +277,14 @@ pub struct Renderer {
     height: u32,
     quality: Quality,
     adapter: String,
-    meshes: Vec<TriMesh>,
-    batches: Vec<Batch>,
-    fast: Handle<FastMaterial>,
+    scene: SceneMeshes,
     camera: Entity,
     sun: Entity,
 }
 
 /// Looks for a Vulkan adapter the way bevy will, so that a machine without one gets an
 /// error instead of bevy's panic. Returns the adapter's name.
-fn probe_adapter() -> Result<String, RenderError> {
+pub(crate) fn probe_adapter() -> Result<String, RenderError> {
     let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
     desc.backends = wgpu::Backends::VULKAN;
     let instance = wgpu::Instance::new(desc);
@@ -247,18 +327,21 @@ impl Renderer {
         }
         let adapter = probe_adapter()?;
         let mut app = App::new();
-        app.add_plugins(
-            DefaultPlugins
-                .set(WindowPlugin { primary_window: None, exit_condition: ExitCondition::DontExit, ..default() })
-                .set(RenderPlugin {
-                    render_creation: RenderCreation::Automatic(Box::new(WgpuSettings { backends: Some(Backends::VULKAN), ..default() })),
-                    // Every pipeline is ready for the frame that first needs it.
-                    synchronous_pipeline_compilation: true,
-                    ..default()
-                })
-                .disable::<TerminalCtrlCHandlerPlugin>(),
-        );
-        app.add_plugins(MaterialPlugin::<FastMaterial>::default());
+        let plugins = DefaultPlugins
+            .set(WindowPlugin { primary_window: None, exit_condition: ExitCondition::DontExit, ..default() })
+            .set(RenderPlugin {
+                render_creation: RenderCreation::Automatic(Box::new(WgpuSettings { backends: Some(Backends::VULKAN), ..default() })),
+                // Every pipeline is ready for the frame that first needs it.
+                synchronous_pipeline_compilation: true,
+                ..default()
+            })
+            .disable::<TerminalCtrlCHandlerPlugin>();
+        // A build with the viewer has the window system's event loop in the default
+        // plugins; offscreen there is no window (and maybe no display) to open.
+        #[cfg(feature = "viewer")]
+        let plugins = plugins.disable::<bevy::winit::WinitPlugin>();
+        app.add_plugins(plugins);
+        add_materials(&mut app);
         app.init_resource::<Captured>();
         if quality == Quality::Pbr {
             app.insert_resource(DirectionalLightShadowMap { size: 1024 });
@@ -277,13 +360,7 @@ impl Renderer {
         target.texture_descriptor.usage |= TextureUsages::RENDER_ATTACHMENT | TextureUsages::COPY_SRC;
         let target = world.resource_mut::<Assets<Image>>().add(target);
 
-        let meshes = unit_meshes();
-        // Inserting under a fixed id cannot fail for UUID handles.
-        world
-            .resource_mut::<Assets<Shader>>()
-            .insert(&FAST_SHADER, Shader::from_wgsl(include_str!("fast.wgsl"), "synthgym/render/fast.wgsl"))
-            .map_err(|e| RenderError::Readback(format!("registering the fast shader: {e}")))?;
-        let fast = world.resource_mut::<Assets<FastMaterial>>().add(FastMaterial { light: FastLight::default() });
+        let scene = SceneMeshes::new(world, quality)?;
         let camera = world
             .spawn((
                 Camera3d::default(),
@@ -314,7 +391,7 @@ impl Renderer {
             captured.0.push_back(event.data.clone());
         });
 
-        let mut renderer = Renderer { apps, width, height, quality, adapter, meshes, batches: Vec::new(), fast, camera, sun };
+        let mut renderer = Renderer { apps, width, height, quality, adapter, scene, camera, sun };
         // The first frames prepare the target and pipelines; wait until images flow.
         for _ in 0..8 {
             renderer.update()?;
@@ -443,53 +520,8 @@ impl Renderer {
             sun.color = Color::srgb(l.sun_color[0], l.sun_color[1], l.sun_color[2]);
         }
         world.insert_resource(GlobalAmbientLight { brightness: l.ambient, ..default() });
-        if self.quality == Quality::Fast
-            && let Some(mut m) = world.resource_mut::<Assets<FastMaterial>>().get_mut(&self.fast)
-        {
-            m.light = FastLight::of(l);
-        }
-
-        let mut merged: std::collections::BTreeMap<Finish, MergedMesh> = Default::default();
+        self.scene.set_light(world, l);
         let frustum = frame.camera.frustum_planes(width, height);
-        for part in &frame.scene.parts {
-            // Parts wholly outside the view would only cost vertex shading.
-            let radius = 0.5 * part.transform.scale.length();
-            let centre = part.transform.translation;
-            if frustum.iter().any(|p| p.truncate().dot(centre) + p.w < -radius) {
-                continue;
-            }
-            // The fast shader ignores roughness and metallic: one batch does.
-            let finish = if self.quality == Quality::Fast { Finish(0, 0) } else { Finish::of(&part.material) };
-            merge_part(merged.entry(finish).or_default(), &self.meshes[part.mesh.index()], part);
-        }
-        for batch in self.batches.iter().filter(|b| !merged.contains_key(&b.finish)) {
-            world.entity_mut(batch.entity).insert(Visibility::Hidden);
-        }
-        for (finish, mesh) in merged {
-            let asset = bevy_mesh(mesh);
-            match self.batches.iter().find(|b| b.finish == finish) {
-                Some(batch) => {
-                    let (entity, handle) = (batch.entity, batch.mesh.clone());
-                    if let Some(mut m) = world.resource_mut::<Assets<Mesh>>().get_mut(&handle) {
-                        *m = asset;
-                    }
-                    world.entity_mut(entity).insert(Visibility::Visible);
-                }
-                None => {
-                    let handle = world.resource_mut::<Assets<Mesh>>().add(asset);
-                    // The mesh changes every frame, so its bounds would be stale: never cull.
-                    let mut entity = world.spawn((Mesh3d(handle.clone()), Transform::IDENTITY, Visibility::Visible, NoFrustumCulling));
-                    match self.quality {
-                        Quality::Fast => entity.insert(MeshMaterial3d(self.fast.clone())),
-                        Quality::Pbr => {
-                            let material = entity.world_scope(|w| w.resource_mut::<Assets<StandardMaterial>>().add(finish.material()));
-                            entity.insert(MeshMaterial3d(material))
-                        }
-                    };
-                    let entity = entity.id();
-                    self.batches.push(Batch { finish, entity, mesh: handle });
-                }
-            }
-        }
+        self.scene.show(world, &frame.scene, Some(&frustum));
     }
 }

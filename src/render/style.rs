@@ -134,7 +134,7 @@ impl Appearance {
 }
 
 /// Size of a shape's bounding box (full extents along x, y, z).
-fn extents(shape: &Shape) -> Vec3 {
+pub(crate) fn extents(shape: &Shape) -> Vec3 {
     match *shape {
         Shape::Cuboid { half_extents } => Vec3::from_array(half_extents) * 2.0,
         Shape::Cylinder { radius, half_height } => Vec3::new(2.0 * radius, 2.0 * half_height, 2.0 * radius),

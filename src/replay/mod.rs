@@ -5,12 +5,15 @@
 //! - [`recorder`]: records a [`Policy`](crate::env::Policy) acting in an env and
 //!   re-simulates recordings from seed + actions, reporting the first diverging step.
 //!
+//!   A [`Branch`] re-simulates an episode to a step and goes on with new actions ("what
+//!   if"), recording a new episode.
+//!
 //! Depends on `env`, `snapshot` and `util` only: no candle, bevy or rapier. Recorded
-//! scenes are drawn to frames and GIFs by `render::export` (`synthgym replay --export`);
-//! the interactive viewer is not built yet.
+//! scenes are drawn to frames and GIFs by `render::export` (`synthgym replay --export`)
+//! and shown in the interactive viewer, `render::viewer` (`synthgym replay FILE`).
 
 pub mod format;
 pub mod recorder;
 
 pub use format::{ActionLog, EpisodeLog, FORMAT_VERSION, Recording, ReplayError, StepLog, read, write};
-pub use recorder::{RecordEnv, record, resimulate};
+pub use recorder::{Branch, RecordEnv, record, resimulate};

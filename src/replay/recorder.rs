@@ -141,6 +141,12 @@ impl RecordEnv {
         }
     }
 
+    /// The log of the step just taken with `actions`.
+    fn step_log(&self, actions: Vec<ActionLog>) -> StepLog {
+        let (rewards, terminated, truncated, events) = self.outcome();
+        StepLog { actions, rewards, terminated, truncated, events, snapshot: self.snapshot(), obs_hash: hash_f32(self.obs_rows(), 0) }
+    }
+
     fn episode_over(&self) -> bool {
         match self {
             RecordEnv::Single { last, .. } => last.1 || last.2,
@@ -164,7 +170,7 @@ impl RecordEnv {
 }
 
 /// A valid action of `space` (its first discrete value, or zeros clamped into a box).
-fn idle_action(space: &Space) -> ActionLog {
+pub fn idle_action(space: &Space) -> ActionLog {
     match space {
         Space::Discrete { start, .. } => ActionLog::Discrete(*start),
         Space::MultiDiscrete { nvec } => ActionLog::MultiDiscrete(vec![0; nvec.len()]),
@@ -249,6 +255,87 @@ impl Driven {
     }
 }
 
+/// A "what if" branch of a recorded episode: the env re-simulated from the episode's seed
+/// and actions up to a step, then driven by new actions, all recorded as a new episode
+/// (which re-simulates like any other).
+pub struct Branch {
+    env: RecordEnv,
+    log: EpisodeLog,
+    from_step: usize,
+}
+
+impl Branch {
+    /// Re-simulates `episode` in `env` up to `at` steps (0: right after the reset), checking
+    /// each scene against the recording.
+    pub fn start(mut env: RecordEnv, episode: &EpisodeLog, at: usize) -> Result<Branch, ReplayError> {
+        if at > episode.steps.len() {
+            return Err(ReplayError::Diverged {
+                episode: 0,
+                step: at,
+                what: format!("cannot branch at step {at} of an episode of {} steps", episode.steps.len()),
+            });
+        }
+        env.reset(episode.seed)?;
+        let log = EpisodeLog {
+            seed: episode.seed,
+            initial: env.snapshot(),
+            initial_obs_hash: hash_f32(env.obs_rows(), 0),
+            steps: Vec::with_capacity(at),
+            cut_short: false,
+        };
+        let diverged =
+            |step: usize| ReplayError::Diverged { episode: 0, step, what: "the re-simulated scene differs from the recording".into() };
+        if log.initial != episode.initial {
+            return Err(diverged(0));
+        }
+        let mut branch = Branch { env, log, from_step: at };
+        for (t, recorded) in episode.steps[..at].iter().enumerate() {
+            if branch.step(&recorded.actions)?.snapshot != recorded.snapshot {
+                return Err(diverged(t + 1));
+            }
+        }
+        Ok(branch)
+    }
+
+    /// Steps with one action per agent (`ActionLog::None` for an agent that sits out).
+    pub fn step(&mut self, actions: &[ActionLog]) -> Result<&StepLog, ReplayError> {
+        if self.is_over() {
+            return Err(EnvError::ResetNeeded.into());
+        }
+        self.env.step(actions)?;
+        let log = self.env.step_log(actions.to_vec());
+        self.log.steps.push(log);
+        Ok(&self.log.steps[self.log.steps.len() - 1])
+    }
+
+    /// Whether the episode has ended.
+    pub fn is_over(&self) -> bool {
+        self.env.episode_over()
+    }
+
+    /// The step of the original episode this branch leaves it at.
+    pub fn from_step(&self) -> usize {
+        self.from_step
+    }
+
+    /// The action space of agent 0 (the agent a person drives).
+    pub fn action_space(&self) -> Option<&Space> {
+        self.env.action_space()
+    }
+
+    /// The episode so far.
+    pub fn log(&self) -> &EpisodeLog {
+        &self.log
+    }
+
+    /// The finished episode (marked cut short if the env has not ended it).
+    pub fn into_log(self) -> EpisodeLog {
+        let mut log = self.log;
+        log.cut_short = !self.env.episode_over();
+        log
+    }
+}
+
 /// Runs `policy` for one episode per seed in `seeds`, recording every step.
 /// Episodes stop after `max_steps` steps at the latest (a guard for envs without a time limit).
 pub fn record(env: &mut RecordEnv, policy: &mut dyn Policy, seeds: &[u64], max_steps: usize) -> Result<Vec<EpisodeLog>, ReplayError> {
@@ -268,16 +355,7 @@ pub fn record(env: &mut RecordEnv, policy: &mut dyn Policy, seeds: &[u64], max_s
         };
         while !env.episode_over() && log.steps.len() < max_steps {
             let step_actions = act_and_step(env, policy, &mut actions)?;
-            let (rewards, terminated, truncated, events) = env.outcome();
-            log.steps.push(StepLog {
-                actions: step_actions,
-                rewards,
-                terminated,
-                truncated,
-                events,
-                snapshot: env.snapshot(),
-                obs_hash: hash_f32(env.obs_rows(), 0),
-            });
+            log.steps.push(env.step_log(step_actions));
         }
         log.cut_short = !env.episode_over();
         episodes.push(log);
