@@ -14,6 +14,8 @@
 //! - [`replay`]: the versioned episode file, recording and exact re-simulation.
 //! - [`data`]: ImageFolder datasets read into memory, splits and augmentation.
 //! - [`classify`]: CNN and ResNet image classifiers, evaluation and transfer reports.
+//! - [`generative`]: class-conditional VAE and GAN for images (`synthgym gen`), sample
+//!   datasets, Fréchet distance in a trained classifier's feature space.
 //! - [`rl`]: PPO and DQN on candle (CPU, or CUDA with the `cuda` feature); needs only [`env`].
 //! - [`sim`]: the rapier3d physics adapter (and its bevy plugin).
 //! - [`snapshot`]: poses, shapes and classes of every object, for recorder and renderer.
@@ -37,6 +39,7 @@ pub mod classify;
 pub mod cli;
 pub mod data;
 pub mod env;
+pub mod generative;
 #[cfg(feature = "render")]
 pub mod render;
 pub mod replay;

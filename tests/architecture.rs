@@ -46,7 +46,7 @@ fn env_depends_on_no_engine() {
 
 #[test]
 fn learning_modules_depend_on_neither_bevy_nor_rapier() {
-    for module in ["rl", "gen", "classify"] {
+    for module in ["rl", "generative", "classify"] {
         let v = violations(module, &["bevy", "rapier3d", "crate::scenes", "crate::sim", "crate::render"]);
         assert!(v.is_empty(), "{v:#?}");
     }

@@ -15,12 +15,12 @@ use synthgym::classify::{ClassifyConfig, Evaluation, ModelKind, checkpoint, trai
 use synthgym::data::{Augment, ImageSet, SpecRequest};
 use synthgym::util::seed::rng_from_seed;
 
-const SHAPES: [&str; 3] = ["cross", "disc", "square"];
+pub(crate) const SHAPES: [&str; 3] = ["cross", "disc", "square"];
 
 /// Writes `per_class` images of each shape under `root/<shape>/`, seeded; every third
 /// image is 24×24 instead of 20×20 and every fourth is grayscale, so the reader must
 /// convert.
-fn draw_shapes(root: &Path, per_class: usize, seed: u64) -> anyhow::Result<()> {
+pub(crate) fn draw_shapes(root: &Path, per_class: usize, seed: u64) -> anyhow::Result<()> {
     let mut rng = rng_from_seed(seed);
     for (label, name) in SHAPES.iter().enumerate() {
         std::fs::create_dir_all(root.join(name))?;

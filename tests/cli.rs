@@ -55,7 +55,7 @@ fn help_lists_only_working_subcommands() -> anyhow::Result<()> {
         .take_while(|l| l.starts_with("  "))
         .filter_map(|l| l.split_whitespace().next())
         .collect();
-    assert_eq!(commands, ["envs", "train", "eval", "generate", "classify", "replay", "bench", "help"], "{help}");
+    assert_eq!(commands, ["envs", "train", "eval", "generate", "classify", "gen", "replay", "bench", "help"], "{help}");
     Ok(())
 }
 

@@ -37,6 +37,10 @@ mod replay;
 // Image classifiers: learning drawn shapes, checkpoints, exact resume, classify train/eval/report.
 mod classify;
 
+// Generative models: VAE ELBO, exact GAN resume, samples that teach a classifier,
+// Fréchet distance, the gen commands.
+mod generative;
+
 // The `synthgym` binary: subcommands, output and error messages.
 mod cli;
 

@@ -22,13 +22,14 @@ pub enum Pass<'a> {
 }
 
 impl Pass<'_> {
-    fn training(&self) -> bool {
+    /// Whether this pass trains.
+    pub fn training(&self) -> bool {
         matches!(self, Pass::Train(_))
     }
 }
 
 /// Kaiming-normal weights (He et al., 2015) for a layer with `fan_in` inputs feeding ReLUs.
-fn kaiming<R: Rng + ?Sized>(n: usize, fan_in: usize, rng: &mut R) -> Vec<f32> {
+pub fn kaiming<R: Rng + ?Sized>(n: usize, fan_in: usize, rng: &mut R) -> Vec<f32> {
     let std = (2.0 / fan_in as f64).sqrt();
     (0..n).map(|_| (standard_normal(rng) * std) as f32).collect()
 }
@@ -64,22 +65,29 @@ impl Conv {
 
     /// Applies the convolution.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let (b, h, w, c) = x.dims4()?;
-        let c_out = self.weight.dim(1)?;
-        let y = if self.k == 1 {
-            x.reshape((b * h * w, c))?.matmul(&self.weight)?.reshape((b, h, w, c_out))?
-        } else if x.device().is_cpu() {
-            x.contiguous()?.apply_op1(kernels::Im2Col { k: self.k })?.matmul(&self.weight)?.reshape((b, h, w, c_out))?
-        } else {
-            let kernel = self.weight.reshape((self.k, self.k, c, c_out))?.permute((3, 2, 0, 1))?;
-            let nchw = x.permute((0, 3, 1, 2))?.contiguous()?;
-            nchw.conv2d(&kernel.contiguous()?, self.k / 2, 1, 1, 1)?.permute((0, 2, 3, 1))?.contiguous()?
-        };
+        let y = conv_same(x, &self.weight, self.k)?;
         match &self.bias {
             Some(bias) => Ok(y.broadcast_add(bias)?),
             None => Ok(y),
         }
     }
+}
+
+/// A `k × k`, stride-1, "same"-padded convolution of `B × H × W × C` by `weight`
+/// (`k²C × C_out`, rows in (row, column, channel) order), without bias: [`Conv`]'s
+/// computation, for layers that derive their weights (spectral normalisation).
+pub fn conv_same(x: &Tensor, weight: &Tensor, k: usize) -> Result<Tensor> {
+    let (b, h, w, c) = x.dims4()?;
+    let c_out = weight.dim(1)?;
+    Ok(if k == 1 {
+        x.reshape((b * h * w, c))?.matmul(weight)?.reshape((b, h, w, c_out))?
+    } else if x.device().is_cpu() {
+        x.contiguous()?.apply_op1(kernels::Im2Col { k })?.matmul(weight)?.reshape((b, h, w, c_out))?
+    } else {
+        let kernel = weight.reshape((k, k, c, c_out))?.permute((3, 2, 0, 1))?;
+        let nchw = x.permute((0, 3, 1, 2))?.contiguous()?;
+        nchw.conv2d(&kernel.contiguous()?, k / 2, 1, 1, 1)?.permute((0, 2, 3, 1))?.contiguous()?
+    })
 }
 
 /// Batch normalisation (Ioffe & Szegedy, 2015) over the channels of `… × C` tensors,

@@ -236,14 +236,7 @@ impl Classifier {
     /// Restores [`Classifier::tensors`] output, checking names and shapes.
     pub fn load(&self, tensors: &std::collections::HashMap<String, Tensor>) -> std::result::Result<(), String> {
         self.params.load(tensors, "")?;
-        for (name, var) in &self.buffers {
-            let t = tensors.get(name).ok_or_else(|| format!("tensor '{name}' is missing"))?;
-            if t.dims() != var.dims() {
-                return Err(format!("tensor '{name}' has shape {:?}, the network expects {:?}", t.dims(), var.dims()));
-            }
-            var.set(&t.to_device(var.device()).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
-        }
-        Ok(())
+        crate::rl::nets::load_buffers(&self.buffers, tensors)
     }
 }
 

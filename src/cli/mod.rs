@@ -8,6 +8,7 @@ mod classify;
 mod envs;
 mod eval;
 mod generate;
+mod generative;
 mod replay;
 mod table;
 mod train;
@@ -39,7 +40,9 @@ pub enum Command {
     Generate(generate::GenerateArgs),
     /// Train and evaluate image classifiers on ImageFolder datasets; compare training sets in a transfer report.
     Classify(classify::ClassifyArgs),
-    /// Summarise an episode file and check that it re-simulates exactly, or export its episodes to PNG frames or a GIF.
+    /// Train class-conditional GANs and VAEs on ImageFolder datasets, sample labelled images, measure Fréchet distance.
+    Gen(generative::GenArgs),
+    /// Open an episode file in the viewer (`--features viewer`), check that it re-simulates exactly (--verify), or export it to PNG frames or a GIF.
     Replay(replay::ReplayArgs),
     /// Measure environment steps per second, single and vectorised, as a table.
     Bench(bench::BenchArgs),
@@ -120,6 +123,7 @@ pub fn run(args: Args) -> ExitCode {
         Command::Train(a) => Some((a.threads, &[])),
         Command::Eval(a) => Some((a.threads, &[])),
         Command::Classify(a) => Some((a.threads(), &[KEEP_FREED_PAGES])),
+        Command::Gen(a) => Some((a.threads(), &[KEEP_FREED_PAGES])),
         _ => None,
     };
     if let Some(code) = kernels.and_then(|(threads, extra)| reexec_with_kernel_threads(threads, extra)) {
@@ -139,6 +143,7 @@ pub fn run(args: Args) -> ExitCode {
         Command::Eval(a) => eval::run(&a),
         Command::Generate(a) => generate::run(&a),
         Command::Classify(a) => classify::run(&a),
+        Command::Gen(a) => generative::run(&a),
         Command::Replay(a) => replay::run(&a),
         Command::Bench(a) => bench::run(&a),
     };

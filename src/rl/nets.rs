@@ -172,6 +172,19 @@ impl ParamStore {
     }
 }
 
+/// Sets each named buffer (batch-norm statistics and the like: saved, not trained) from
+/// `tensors`, checking names and shapes.
+pub fn load_buffers(buffers: &[(String, Var)], tensors: &HashMap<String, Tensor>) -> std::result::Result<(), String> {
+    for (name, var) in buffers {
+        let t = tensors.get(name).ok_or_else(|| format!("tensor '{name}' is missing"))?;
+        if t.dims() != var.dims() {
+            return Err(format!("tensor '{name}' has shape {:?}, the network expects {:?}", t.dims(), var.dims()));
+        }
+        var.set(&t.to_device(var.device()).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
 /// What an agent's checkpoint holds besides the optimiser: its variables and its
 /// observation statistics (shared by the PPO and DQN agents).
 pub fn agent_tensors(params: &ParamStore, normalizer: &super::normalize::ObsNormalizer) -> Result<HashMap<String, Tensor>> {

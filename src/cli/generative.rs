@@ -1,0 +1,667 @@
+//! `synthgym gen train|sample|eval`: class-conditional GANs and VAEs on ImageFolder datasets.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+
+use crate::data::{ImageSet, ImageSpec, SpecRequest};
+use crate::generative::fid::{Extractor, frechet_distance};
+use crate::generative::train::{Callbacks, EpochStats, load, read_meta, reconstruction_grid, sample_grid};
+use crate::generative::{GanLoss, GenConfig, GenModel, layout, sample};
+
+/// Arguments of `synthgym gen`.
+#[derive(Debug, Args)]
+pub struct GenArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: GenCommand,
+}
+
+/// The `gen` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum GenCommand {
+    /// Train a class-conditional GAN or VAE on an ImageFolder dataset (ROOT/<class>/*.png).
+    Train(TrainArgs),
+    /// Write samples of a trained model as an ImageFolder dataset (and a grid image).
+    Sample(SampleArgs),
+    /// Fréchet distance of samples to real images in a trained classifier's feature space; the VAE's ELBO on them.
+    Eval(EvalArgs),
+    /// VAE: real images (top row) over their reconstructions (bottom row), as one PNG.
+    Reconstruct(ReconstructArgs),
+    /// Train a VAE on warehouse floor plans, sample new ones, check them and write the valid ones as scene files.
+    Layouts(LayoutsArgs),
+}
+
+/// Models on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModelArg {
+    /// Class-conditional DCGAN with a projection discriminator.
+    Gan,
+    /// Class-conditional VAE.
+    Vae,
+}
+
+/// GAN losses on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LossArg {
+    /// Hinge loss.
+    Hinge,
+    /// Non-saturating (softplus) loss.
+    NonSaturating,
+}
+
+/// Arguments of `synthgym gen train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// ImageFolder dataset: one sub-folder of PNGs per class (for `synthgym generate`
+    /// output, its crops/ folder). Images are resized to the model's size.
+    pub data: PathBuf,
+    /// Training config (TOML, see agents/gen-*.toml) [default: built-in defaults of --model].
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// Model [default: the config's, else gan].
+    #[arg(long, value_enum)]
+    pub model: Option<ModelArg>,
+    /// Epochs.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Image side: 8, 16, 32 or 64.
+    #[arg(long)]
+    pub image_size: Option<usize>,
+    /// 1 (gray) or 3 (RGB) [default: the dataset's].
+    #[arg(long)]
+    pub channels: Option<usize>,
+    /// Latent size.
+    #[arg(long)]
+    pub latent: Option<usize>,
+    /// Channels of the full-resolution layers.
+    #[arg(long)]
+    pub width: Option<usize>,
+    /// VAE: weight of the KL term.
+    #[arg(long)]
+    pub beta: Option<f64>,
+    /// GAN: loss.
+    #[arg(long, value_enum)]
+    pub loss: Option<LossArg>,
+    /// GAN: no spectral normalisation in the discriminator.
+    #[arg(long)]
+    pub no_spectral_norm: bool,
+    /// Images per step.
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Adam learning rate.
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Seed of weights, batch order and latent draws.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Run directory [default: runs/gen-<data folder>-<model>-s<seed>].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Continue the run in --out from its checkpoint (only --epochs may change).
+    #[arg(long, requires = "out")]
+    pub resume: bool,
+    /// Device: cpu, or cuda[:N] in a build with `--features cuda`.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Threads for the CPU kernels [default: all cores].
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// No progress bar or per-epoch lines.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Arguments of `synthgym gen sample`.
+#[derive(Debug, Args)]
+pub struct SampleArgs {
+    /// A `gen train` run directory (or its checkpoint/).
+    pub run: PathBuf,
+    /// Output ImageFolder (must not exist): <class>/<class>_<i>.png.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Images per class.
+    #[arg(long, default_value_t = 500)]
+    pub per_class: usize,
+    /// Seed of the latent draws.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Also write a grid of samples (a row per class) to this PNG.
+    #[arg(long, value_name = "FILE.png")]
+    pub grid: Option<PathBuf>,
+    /// Threads for the CPU kernels [default: all cores].
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+/// Arguments of `synthgym gen eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// A `gen train` run directory (or its checkpoint/).
+    pub run: PathBuf,
+    /// Real images (ImageFolder with the model's classes), ideally held out from training.
+    #[arg(long)]
+    pub real: PathBuf,
+    /// The feature extractor: a `classify train` run trained on real images.
+    #[arg(long)]
+    pub extractor: PathBuf,
+    /// Generated images per class [default: as many as the real set has on average].
+    #[arg(long)]
+    pub per_class: Option<usize>,
+    /// Seed of the latent draws.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Write the figures as JSON here too.
+    #[arg(long, value_name = "FILE.json")]
+    pub json: Option<PathBuf>,
+    /// Threads for the CPU kernels [default: all cores].
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+/// Arguments of `synthgym gen reconstruct`.
+#[derive(Debug, Args)]
+pub struct ReconstructArgs {
+    /// A VAE's `gen train` run directory (or its checkpoint/).
+    pub run: PathBuf,
+    /// Images to reconstruct (ImageFolder with the model's classes).
+    pub data: PathBuf,
+    /// Output PNG.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Images shown, taken from the classes in turn.
+    #[arg(long, default_value_t = 16)]
+    pub count: usize,
+    /// Threads for the CPU kernels [default: all cores].
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+/// Arguments of `synthgym gen layouts`.
+#[derive(Debug, Args)]
+pub struct LayoutsArgs {
+    /// Training floor plans, drawn from rware's parametric family with random gaps and goals.
+    #[arg(long, default_value_t = 2000)]
+    pub train: usize,
+    /// VAE epochs.
+    #[arg(long, default_value_t = 40)]
+    pub epochs: usize,
+    /// Plans sampled from the trained VAE.
+    #[arg(long, default_value_t = 200)]
+    pub samples: usize,
+    /// Seed of the training plans, the weights and the samples.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output folder: model/, scenes/layout-NNN.toml, report.json (must not hold a model already).
+    #[arg(long, default_value = "runs/gen-layouts")]
+    pub out: PathBuf,
+    /// Latent temperature of the samples (1 draws from the prior; lower, crisper plans).
+    #[arg(long, default_value_t = 0.7)]
+    pub temperature: f64,
+    /// Sample again from the VAE already in --out/model instead of training one.
+    #[arg(long)]
+    pub resample: bool,
+    /// Device: cpu, or cuda[:N] in a build with `--features cuda`.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Threads for the CPU kernels [default: all cores].
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+impl GenArgs {
+    /// Threads the command's CPU kernels should use.
+    pub fn threads(&self) -> usize {
+        let all = std::thread::available_parallelism().map_or(1, |n| n.get());
+        match &self.command {
+            GenCommand::Train(a) => a.threads,
+            GenCommand::Sample(a) => a.threads,
+            GenCommand::Eval(a) => a.threads,
+            GenCommand::Reconstruct(a) => a.threads,
+            GenCommand::Layouts(a) => a.threads,
+        }
+        .unwrap_or(all)
+    }
+}
+
+/// Runs `synthgym gen`.
+pub fn run(args: &GenArgs) -> anyhow::Result<()> {
+    match &args.command {
+        GenCommand::Train(a) => run_train(a),
+        GenCommand::Sample(a) => run_sample(a),
+        GenCommand::Eval(a) => run_eval(a),
+        GenCommand::Reconstruct(a) => run_reconstruct(a),
+        GenCommand::Layouts(a) => run_layouts(a),
+    }
+}
+
+fn load_config(a: &TrainArgs) -> anyhow::Result<GenConfig> {
+    let model = a.model.map(|m| match m {
+        ModelArg::Gan => GenModel::Gan,
+        ModelArg::Vae => GenModel::Vae,
+    });
+    let mut c = match &a.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            GenConfig::from_toml(&text).with_context(|| format!("in {}", path.display()))?
+        }
+        None => GenConfig::for_model(model.unwrap_or_default()),
+    };
+    if let Some(m) = model {
+        if a.config.is_some() && m != c.model {
+            bail!("--model {m:?} differs from the config's model; drop one of them");
+        }
+        c.model = m;
+    }
+    c.epochs = a.epochs.unwrap_or(c.epochs);
+    c.image_size = a.image_size.unwrap_or(c.image_size);
+    c.channels = a.channels.or(c.channels);
+    c.latent = a.latent.unwrap_or(c.latent);
+    c.width = a.width.unwrap_or(c.width);
+    c.beta = a.beta.unwrap_or(c.beta);
+    if let Some(l) = a.loss {
+        c.loss = match l {
+            LossArg::Hinge => GanLoss::Hinge,
+            LossArg::NonSaturating => GanLoss::NonSaturating,
+        };
+    }
+    if a.no_spectral_norm {
+        c.spectral_norm = false;
+    }
+    c.batch_size = a.batch_size.unwrap_or(c.batch_size);
+    c.lr = a.lr.unwrap_or(c.lr);
+    c.seed = a.seed.unwrap_or(c.seed);
+    c.validate()?;
+    Ok(c)
+}
+
+fn model_name(m: GenModel) -> &'static str {
+    match m {
+        GenModel::Gan => "gan",
+        GenModel::Vae => "vae",
+    }
+}
+
+fn open(data: &Path, size: usize, channels: Option<usize>) -> anyhow::Result<ImageSet> {
+    Ok(ImageSet::open(data, &SpecRequest { channels, size: Some((size, size)), ..SpecRequest::default() })?)
+}
+
+fn epoch_line(model: GenModel, s: &EpochStats, epochs: usize) -> String {
+    match model {
+        GenModel::Gan => format!("epoch {:>3}/{epochs}  D loss {:.4}  G loss {:.4}  {:.1} s", s.epoch, s.loss_a, s.loss_b, s.seconds),
+        GenModel::Vae => format!(
+            "epoch {:>3}/{epochs}  reconstruction {:.2}  KL {:.2} nats/image  held-out ELBO {}  {:.1} s",
+            s.epoch,
+            s.loss_a,
+            s.loss_b,
+            s.heldout_elbo.map_or_else(|| "-".into(), |e| format!("{e:.2}")),
+            s.seconds
+        ),
+    }
+}
+
+fn run_train(a: &TrainArgs) -> anyhow::Result<()> {
+    let (config, run_dir) = if a.resume {
+        let changed = a.config.is_some()
+            || a.model.is_some()
+            || a.image_size.is_some()
+            || a.channels.is_some()
+            || a.latent.is_some()
+            || a.width.is_some()
+            || a.beta.is_some()
+            || a.loss.is_some()
+            || a.no_spectral_norm
+            || a.batch_size.is_some()
+            || a.lr.is_some()
+            || a.seed.is_some();
+        if changed {
+            bail!("--resume continues with the run's own config; only --epochs may change");
+        }
+        let run_dir = a.out.clone().context("--resume needs --out RUN_DIR")?;
+        let (_, meta) = read_meta(&run_dir)?;
+        (GenConfig { epochs: a.epochs.unwrap_or(meta.config.epochs), ..meta.config }, run_dir)
+    } else {
+        let config = load_config(a)?;
+        let folder = a
+            .data
+            .canonicalize()
+            .ok()
+            .as_deref()
+            .and_then(Path::file_name)
+            .map_or_else(|| "data".into(), |n| n.to_string_lossy().into_owned());
+        let run_dir = a
+            .out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("runs").join(format!("gen-{folder}-{}-s{}", model_name(config.model), config.seed)));
+        (config, run_dir)
+    };
+    let device = crate::rl::device(&a.device)?;
+    let data = open(&a.data, config.image_size, config.channels)?;
+    if !a.quiet {
+        eprintln!(
+            "{} images of {} classes as {} from {}; {} {} on {} → {}",
+            data.len(),
+            data.classes().len(),
+            data.spec(),
+            a.data.display(),
+            if a.resume { "resuming" } else { "training" },
+            model_name(config.model),
+            a.device,
+            run_dir.display()
+        );
+    }
+    let show = !a.quiet && std::io::stderr().is_terminal();
+    let bar = ProgressBar::with_draw_target(None, if show { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() });
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] epoch {prefix} {wide_bar} {pos}/{len} batches  {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut on_batch = |epoch: usize, done: usize, total: usize| {
+        if done == 1 {
+            bar.set_length(total as u64);
+            bar.set_prefix(format!("{epoch}/{}", config.epochs));
+        }
+        bar.set_position(done as u64);
+    };
+    let mut on_epoch = |s: &EpochStats| {
+        let line = epoch_line(config.model, s, config.epochs);
+        if !a.quiet {
+            bar.suspend(|| eprintln!("{line}"));
+        }
+        std::ops::ControlFlow::Continue(())
+    };
+    let outcome = crate::generative::train::train(
+        &config,
+        &data,
+        &device,
+        &run_dir,
+        a.resume,
+        Callbacks { on_batch: &mut on_batch, on_epoch: &mut on_epoch },
+    )?;
+    bar.finish_and_clear();
+    let seconds: f64 = outcome.epochs.iter().map(|e| e.seconds).sum();
+    writeln!(
+        std::io::stdout().lock(),
+        "{} epochs in {seconds:.1} s ({:.2} s per epoch); checkpoint: {}  samples: {}",
+        outcome.epochs.len(),
+        seconds / outcome.epochs.len().max(1) as f64,
+        outcome.checkpoint.display(),
+        run_dir.join("samples").display()
+    )?;
+    Ok(())
+}
+
+fn run_sample(a: &SampleArgs) -> anyhow::Result<()> {
+    if a.per_class == 0 {
+        bail!("--per-class must be at least 1");
+    }
+    let (trainer, meta, dir) = load(&a.run, &crate::rl::device("cpu")?)?;
+    let started = std::time::Instant::now();
+    let n = sample::write_image_folder(&trainer.net, &meta.classes, a.per_class, a.seed, &a.out)?;
+    if let Some(path) = &a.grid {
+        let (w, h, pixels) = sample_grid(&trainer.net, a.seed)?;
+        crate::data::png::write_png(path, w as u32, h as u32, crate::data::png::PngLayout::Rgb8, &pixels)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    writeln!(
+        std::io::stdout().lock(),
+        "{n} images ({} per class, {} classes, {}) from {} in {:.1} s → {}",
+        a.per_class,
+        meta.classes.len(),
+        meta.spec,
+        dir.display(),
+        started.elapsed().as_secs_f64(),
+        a.out.display()
+    )?;
+    Ok(())
+}
+
+/// What `gen eval` measures.
+#[derive(Debug, Serialize)]
+struct EvalReport {
+    run: PathBuf,
+    real: PathBuf,
+    extractor: PathBuf,
+    real_images: usize,
+    generated_images: usize,
+    /// Fréchet distance between generated and real images.
+    fid: f64,
+    /// The same between two halves of the real images: the floor sampling noise sets.
+    fid_real_halves: f64,
+    /// VAE: ELBO on the real images, nats per image.
+    elbo: Option<f64>,
+}
+
+fn run_eval(a: &EvalArgs) -> anyhow::Result<()> {
+    let device = crate::rl::device("cpu")?;
+    let (trainer, meta, dir) = load(&a.run, &device)?;
+    let net = &trainer.net;
+    let real = open(&a.real, meta.config.image_size, Some(meta.spec.channels))?.relabel(&meta.classes)?;
+    let extractor = Extractor::open(&a.extractor, &device)?;
+    let per_class = a.per_class.unwrap_or_else(|| real.len().div_ceil(meta.classes.len())).max(2);
+    let (images, labels) = sample::sample_bytes(net, per_class, a.seed)?;
+    let spec: ImageSpec = meta.spec;
+    let generated = ImageSet::from_parts(spec, meta.classes.clone(), images.concat(), labels)?;
+    let real_stats = extractor.stats(&real)?;
+    let fid = frechet_distance(&extractor.stats(&generated)?, &real_stats);
+    let (half_a, half_b) = real.stratified_split(0.5, 0);
+    let fid_real_halves = frechet_distance(&extractor.stats(&real.subset(&half_a))?, &extractor.stats(&real.subset(&half_b))?);
+    let elbo = match meta.config.model {
+        GenModel::Vae => Some(trainer.elbo(&real, &(0..real.len()).collect::<Vec<_>>(), a.seed)?),
+        GenModel::Gan => None,
+    };
+    let report = EvalReport {
+        run: dir,
+        real: a.real.clone(),
+        extractor: a.extractor.clone(),
+        real_images: real.len(),
+        generated_images: generated.len(),
+        fid,
+        fid_real_halves,
+        elbo,
+    };
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "Fréchet distance (features of {}): generated vs real {fid:.3}; real half vs real half {fid_real_halves:.3} ({} real, {} generated images)",
+        a.extractor.display(),
+        report.real_images,
+        report.generated_images
+    )?;
+    if let Some(e) = elbo {
+        writeln!(out, "ELBO on the real images: {e:.2} nats per image")?;
+    }
+    if let Some(path) = &a.json {
+        let text = serde_json::to_string_pretty(&report)?;
+        crate::util::fs::write_atomic(path, text.as_bytes(), true).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn run_reconstruct(a: &ReconstructArgs) -> anyhow::Result<()> {
+    let (trainer, meta, _) = load(&a.run, &crate::rl::device("cpu")?)?;
+    if meta.config.model != GenModel::Vae {
+        bail!("{} is a GAN; only a VAE reconstructs images", a.run.display());
+    }
+    let set = open(&a.data, meta.config.image_size, Some(meta.spec.channels))?.relabel(&meta.classes)?;
+    // Round-robin over the classes: the first image of each, then the second, …
+    let mut by_class: Vec<std::collections::VecDeque<usize>> = vec![Default::default(); meta.classes.len()];
+    for (i, &l) in set.labels().iter().enumerate() {
+        by_class[l as usize].push_back(i);
+    }
+    let mut chosen = Vec::new();
+    while chosen.len() < a.count && by_class.iter().any(|q| !q.is_empty()) {
+        for q in &mut by_class {
+            if chosen.len() < a.count
+                && let Some(i) = q.pop_front()
+            {
+                chosen.push(i);
+            }
+        }
+    }
+    if chosen.is_empty() {
+        bail!("{} holds no image", a.data.display());
+    }
+    let (w, h, pixels) = reconstruction_grid(&trainer, &set, &chosen)?;
+    crate::data::png::write_png(&a.out, w as u32, h as u32, crate::data::png::PngLayout::Rgb8, &pixels)
+        .with_context(|| format!("writing {}", a.out.display()))?;
+    writeln!(std::io::stdout().lock(), "{} images and their reconstructions → {}", chosen.len(), a.out.display())?;
+    Ok(())
+}
+
+/// A training floor plan: rware's parametric layout (3 or 5 shelf blocks, columns 2 to 6
+/// high, 1 or 2 rows), then up to 3 shelves cleared to corridor and 1 to 3 goals placed at
+/// random on the bottom row.
+fn training_plan(rng: &mut rand_chacha::ChaCha8Rng) -> anyhow::Result<layout::FloorPlan> {
+    use rand::Rng;
+    let base = crate::scenes::warehouse::Layout::procedural(rng, (3, 5), (2, 6), (1, 2))?;
+    let mut cells: Vec<layout::Cell> =
+        base.highways.iter().map(|&h| if h { layout::Cell::Corridor } else { layout::Cell::Shelf }).collect();
+    let shelves: Vec<usize> = (0..cells.len()).filter(|&i| cells[i] == layout::Cell::Shelf).collect();
+    for _ in 0..rng.random_range(0..=3usize) {
+        cells[shelves[rng.random_range(0..shelves.len())]] = layout::Cell::Corridor;
+    }
+    let bottom = (base.height - 1) * base.width;
+    for _ in 0..rng.random_range(1..=3usize) {
+        cells[bottom + rng.random_range(0..base.width)] = layout::Cell::Goal;
+    }
+    Ok(layout::FloorPlan { width: base.width, height: base.height, cells })
+}
+
+/// A grid-mode warehouse scene file around `plan` (two robots; two requests, or one when
+/// the plan has only two shelves, as requests must be fewer than shelves).
+fn scene_text(plan: &layout::FloorPlan, note: &str) -> String {
+    let shelves = plan.cells.iter().filter(|c| **c == layout::Cell::Shelf).count();
+    format!(
+        "# {note}\nmode = \"grid\"\nn_agents = 2\nrequest_queue_size = {}\nmax_steps = 500\n\n[layout]\nascii = \"\"\"\n{}\"\"\"\n",
+        shelves.saturating_sub(1).clamp(1, 2),
+        plan.to_ascii()
+    )
+}
+
+/// What `gen layouts` reports.
+#[derive(Debug, Serialize)]
+struct LayoutReport {
+    training_plans: usize,
+    distinct_training_plans: usize,
+    epochs: usize,
+    final_heldout_elbo: Option<f64>,
+    samples: usize,
+    valid: usize,
+    valid_novel: usize,
+    invalid_reasons: std::collections::BTreeMap<String, usize>,
+    scenes: Vec<PathBuf>,
+}
+
+fn run_layouts(a: &LayoutsArgs) -> anyhow::Result<()> {
+    use std::collections::{BTreeMap, HashSet};
+    if a.train < 10 || a.samples == 0 {
+        bail!("--train must be at least 10 and --samples at least 1");
+    }
+    let mut rng = crate::util::seed::rng_from_seed(a.seed);
+    let plans = (0..a.train).map(|_| training_plan(&mut rng)).collect::<anyhow::Result<Vec<_>>>()?;
+    let distinct: HashSet<&layout::FloorPlan> = plans.iter().collect();
+    let data = layout::image_set(&plans)?;
+    let config = GenConfig {
+        image_size: layout::SIDE,
+        latent: 16,
+        width: 16,
+        epochs: a.epochs,
+        seed: a.seed,
+        ..GenConfig::for_model(GenModel::Vae)
+    };
+    let device = crate::rl::device(&a.device)?;
+    let model_dir = a.out.join("model");
+    if !a.resample {
+        eprintln!(
+            "{} training plans ({} distinct); training a VAE for {} epochs → {}",
+            plans.len(),
+            distinct.len(),
+            a.epochs,
+            model_dir.display()
+        );
+        let mut on_batch = |_: usize, _: usize, _: usize| {};
+        let mut on_epoch = |_: &EpochStats| std::ops::ControlFlow::Continue(());
+        crate::generative::train::train(
+            &config,
+            &data,
+            &device,
+            &model_dir,
+            false,
+            Callbacks { on_batch: &mut on_batch, on_epoch: &mut on_epoch },
+        )?;
+    }
+    let (trainer, meta, _) = load(&model_dir, &device)?;
+    let sampled = layout::sample_plans(&trainer.net, a.samples, a.temperature, a.seed.wrapping_add(1))?;
+    let scenes_dir = a.out.join("scenes");
+    if scenes_dir.exists() {
+        std::fs::remove_dir_all(&scenes_dir).with_context(|| format!("clearing {}", scenes_dir.display()))?;
+    }
+    std::fs::create_dir_all(&scenes_dir).with_context(|| format!("creating {}", scenes_dir.display()))?;
+    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+    let (mut valid, mut novel, mut scenes) = (0, 0, Vec::new());
+    for (k, s) in sampled.iter().enumerate() {
+        match (&s.plan, &s.verdict) {
+            (Some(plan), Ok(())) => {
+                valid += 1;
+                let is_new = !distinct.contains(plan);
+                novel += usize::from(is_new);
+                let note = format!(
+                    "Floor plan sampled from the layout VAE (sample {k}, seed {}); {}",
+                    a.seed,
+                    if is_new { "not in the training set" } else { "also in the training set" }
+                );
+                let path = scenes_dir.join(format!("layout-{k:03}.toml"));
+                crate::util::fs::write_atomic(&path, scene_text(plan, &note).as_bytes(), false)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                // Each scene must load and step in the simulator.
+                let mut env = crate::scenes::make_env(&path.to_string_lossy(), &crate::env::MakeOptions::default())
+                    .with_context(|| format!("loading {}", path.display()))?;
+                let mut obs = vec![0.0; env.observation_space().flat_dim()];
+                env.reset(Some(k as u64), None, &mut obs)?;
+                let space = env.action_space().clone();
+                let mut action_rng = crate::util::seed::rng_from_seed(k as u64);
+                for _ in 0..20 {
+                    let action = space.sample(&mut action_rng);
+                    let action = action.as_action().context("the warehouse's actions are not a dict")?;
+                    let out = env.step(action, &mut obs)?;
+                    if out.terminated || out.truncated {
+                        env.reset(None, None, &mut obs)?;
+                    }
+                }
+                scenes.push(path);
+            }
+            (_, verdict) => *reasons.entry(verdict.as_ref().err().map_or_else(|| "unknown".into(), ToString::to_string)).or_default() += 1,
+        }
+    }
+    let report = LayoutReport {
+        training_plans: plans.len(),
+        distinct_training_plans: distinct.len(),
+        epochs: meta.epoch,
+        final_heldout_elbo: meta.last.and_then(|e| e.heldout_elbo),
+        samples: sampled.len(),
+        valid,
+        valid_novel: novel,
+        invalid_reasons: reasons,
+        scenes,
+    };
+    let json = serde_json::to_string_pretty(&report)?;
+    crate::util::fs::write_atomic(&a.out.join("report.json"), json.as_bytes(), true)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{} of {} sampled plans are valid ({} not in the training set); each loaded and stepped as a grid warehouse → {}",
+        valid,
+        sampled.len(),
+        novel,
+        scenes_dir.display()
+    )?;
+    for (why, n) in &report.invalid_reasons {
+        writeln!(out, "  invalid: {n} × {why}")?;
+    }
+    Ok(())
+}
