@@ -269,6 +269,11 @@ fn sampled_warehouse_layouts_are_checked_and_load_as_scenes() -> anyhow::Result<
             assert!(step.reward.is_finite());
         }
     }
+    // A second run in the same folder must not train over the model; --resample reuses it.
+    let again = synthgym(&["gen", "layouts", "--train", "400", "--samples", "5", "--out", &out_dir])?;
+    assert!(text(&again).contains("--resample"), "{}", text(&again));
+    let resampled = synthgym(&["gen", "layouts", "--train", "400", "--samples", "5", "--out", &out_dir, "--resample"])?;
+    assert!(resampled.status.success() && text(&resampled).contains("of 5 sampled plans are valid"), "{}", text(&resampled));
     std::fs::remove_dir_all(&root).ok();
     Ok(())
 }

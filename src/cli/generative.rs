@@ -576,6 +576,9 @@ fn run_layouts(a: &LayoutsArgs) -> anyhow::Result<()> {
     };
     let device = crate::rl::device(&a.device)?;
     let model_dir = a.out.join("model");
+    if !a.resample && model_dir.join("checkpoint").exists() {
+        bail!("{} already holds a layout model; pass --resample to sample from it again, or choose another --out", a.out.display());
+    }
     if !a.resample {
         eprintln!(
             "{} training plans ({} distinct); training a VAE for {} epochs → {}",
