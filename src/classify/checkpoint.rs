@@ -82,15 +82,8 @@ pub fn save(dir: &Path, model: &Classifier, adam: Option<&Adam>, meta: &Classifi
     if let Some(adam) = adam {
         tensors.extend(adam.tensors());
     }
-    let cpu: HashMap<String, Tensor> = tensors.into_iter().map(|(k, t)| Ok((k, t.to_device(&Device::Cpu)?))).collect::<Result<_>>()?;
     let json = serde_json::to_string_pretty(meta).map_err(|e| ClassifyError::config("meta", e.to_string()))?;
-    crate::util::fs::replace_dir_atomic(dir, |tmp| {
-        let model = tmp.join("model.safetensors");
-        candle_core::safetensors::save(&cpu, &model).map_err(std::io::Error::other)?;
-        std::fs::File::open(&model)?.sync_all()?;
-        crate::util::fs::write_atomic(&tmp.join("classifier.json"), json.as_bytes(), true)
-    })
-    .map_err(ClassifyError::io(dir))
+    crate::rl::checkpoint::write_dir(dir, &tensors, &[("classifier.json", &json)]).map_err(ClassifyError::io(dir))
 }
 
 /// Reads and checks only a checkpoint's `classifier.json` (see [`resolve`]); returns the

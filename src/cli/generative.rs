@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use crate::data::{ImageSet, ImageSpec, SpecRequest};
-use crate::generative::fid::{Extractor, frechet_distance};
+use crate::generative::fid::{Extractor, FeatureStats, frechet_distance};
 use crate::generative::train::{Callbacks, EpochStats, load, read_meta, reconstruction_grid, sample_grid};
 use crate::generative::{GanLoss, GenConfig, GenModel, layout, sample};
 
@@ -446,10 +446,12 @@ fn run_eval(a: &EvalArgs) -> anyhow::Result<()> {
     let (images, labels) = sample::sample_bytes(net, per_class, a.seed)?;
     let spec: ImageSpec = meta.spec;
     let generated = ImageSet::from_parts(spec, meta.classes.clone(), images.concat(), labels)?;
-    let real_stats = extractor.stats(&real)?;
-    let fid = frechet_distance(&extractor.stats(&generated)?, &real_stats);
+    // The real images' features are computed once; the halves are their rows.
+    let (real_rows, dim) = extractor.features(&real)?;
+    let fid = frechet_distance(&extractor.stats(&generated)?, &FeatureStats::of(&real_rows, dim));
     let (half_a, half_b) = real.stratified_split(0.5, 0);
-    let fid_real_halves = frechet_distance(&extractor.stats(&real.subset(&half_a))?, &extractor.stats(&real.subset(&half_b))?);
+    let rows_of = |half: &[usize]| -> Vec<f32> { half.iter().flat_map(|&i| real_rows[i * dim..(i + 1) * dim].iter().copied()).collect() };
+    let fid_real_halves = frechet_distance(&FeatureStats::of(&rows_of(&half_a), dim), &FeatureStats::of(&rows_of(&half_b), dim));
     let elbo = match meta.config.model {
         GenModel::Vae => Some(trainer.elbo(&real, &(0..real.len()).collect::<Vec<_>>(), a.seed)?),
         GenModel::Gan => None,

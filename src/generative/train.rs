@@ -17,6 +17,7 @@ use super::config::{GenConfig, GenModel};
 use super::model::{GenNet, StepLosses};
 use super::{GenError, Result};
 use crate::classify::layers::Pass;
+use crate::classify::train::make_batch;
 use crate::data::{ImageSet, ImageSpec, Normalize};
 use crate::rl::optim::{Adam, AdamConfig};
 use crate::util::metrics::MetricsWriter;
@@ -77,14 +78,9 @@ pub fn scaling(model: GenModel, channels: usize) -> Normalize {
     }
 }
 
-/// `B × H × W × C` floats of `set`'s images at `indices`, scaled by `normalize`.
-pub fn batch(set: &ImageSet, indices: &[usize], normalize: &Normalize, device: &Device) -> Result<Tensor> {
-    let spec = set.spec();
-    let mut data = vec![0.0f32; indices.len() * spec.len()];
-    for (&i, out) in indices.iter().zip(data.chunks_exact_mut(spec.len())) {
-        normalize.fill::<rand_chacha::ChaCha8Rng>(spec, set.image(i), None, out);
-    }
-    Ok(Tensor::from_vec(data, (indices.len(), spec.height, spec.width, spec.channels), device)?)
+/// `B × H × W × C` floats of `set`'s images at `indices`, scaled by `normalize` (no augmentation).
+fn batch(set: &ImageSet, indices: &[usize], normalize: &Normalize, device: &Device) -> Result<Tensor> {
+    Ok(make_batch::<rand_chacha::ChaCha8Rng>(set, indices, normalize, None, device)?)
 }
 
 /// A model with its optimisers.
@@ -164,16 +160,8 @@ impl Trainer {
 
 /// Writes `trainer` with `meta` to `dir` (`model.safetensors`, `gen.json`), atomically.
 pub fn save(dir: &Path, trainer: &Trainer, meta: &GenMeta) -> Result<()> {
-    let cpu: HashMap<String, Tensor> =
-        trainer.tensors().into_iter().map(|(k, t)| Ok((k, t.to_device(&Device::Cpu)?))).collect::<Result<_>>()?;
     let json = serde_json::to_string_pretty(meta).map_err(|e| GenError::config("meta", e.to_string()))?;
-    crate::util::fs::replace_dir_atomic(dir, |tmp| {
-        let model = tmp.join("model.safetensors");
-        candle_core::safetensors::save(&cpu, &model).map_err(std::io::Error::other)?;
-        std::fs::File::open(&model)?.sync_all()?;
-        crate::util::fs::write_atomic(&tmp.join("gen.json"), json.as_bytes(), true)
-    })
-    .map_err(GenError::io(dir))
+    crate::rl::checkpoint::write_dir(dir, &trainer.tensors(), &[("gen.json", &json)]).map_err(GenError::io(dir))
 }
 
 /// The checkpoint directory of `path`: a checkpoint, or a run holding `checkpoint/`.

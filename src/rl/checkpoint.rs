@@ -72,17 +72,32 @@ pub fn restore_rng(seed_hex: &str, stream: u64, word_pos: &str, path: &Path) -> 
 
 /// Writes a checkpoint to `dir` atomically (temporary directory, then rename).
 pub fn save(dir: &Path, tensors: &HashMap<String, Tensor>, state: &TrainState, config: &TrainConfig) -> Result<()> {
-    let cpu: HashMap<String, Tensor> = tensors.iter().map(|(k, t)| Ok((k.clone(), t.to_device(&Device::Cpu)?))).collect::<Result<_>>()?;
     let state_text = toml::to_string(state).map_err(|e| RlError::config("state", e.to_string()))?;
     let config_text = config.to_toml()?;
+    write_dir(dir, tensors, &[("state.toml", &state_text), ("config.toml", &config_text)]).map_err(RlError::io(dir))
+}
+
+/// Writes a checkpoint directory: `tensors` (copied to the CPU) as `model.safetensors`
+/// and each `(file name, text)` beside it, every file synced, the whole directory built
+/// under a temporary name and renamed into place. The one writer of the RL, classifier
+/// and generative checkpoints.
+pub fn write_dir(dir: &Path, tensors: &HashMap<String, Tensor>, files: &[(&str, &str)]) -> std::io::Result<()> {
+    let cpu = tensors
+        .iter()
+        .map(|(k, t)| Ok((k.clone(), t.to_device(&Device::Cpu)?)))
+        .collect::<candle_core::Result<HashMap<String, Tensor>>>()
+        .map_err(std::io::Error::other)?;
     crate::util::fs::replace_dir_atomic(dir, |tmp| {
         let model = tmp.join("model.safetensors");
         candle_core::safetensors::save(&cpu, &model).map_err(std::io::Error::other)?;
         std::fs::File::open(&model)?.sync_all()?;
-        std::fs::write(tmp.join("state.toml"), state_text)?;
-        std::fs::write(tmp.join("config.toml"), config_text)
+        for (name, text) in files {
+            let mut file = std::fs::File::create(tmp.join(name))?;
+            std::io::Write::write_all(&mut file, text.as_bytes())?;
+            file.sync_all()?;
+        }
+        Ok(())
     })
-    .map_err(RlError::io(dir))
 }
 
 /// A loaded checkpoint.
