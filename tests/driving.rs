@@ -319,3 +319,62 @@ fn bad_driving_scene_files_are_rejected() {
     let Err(e) = DrivingConfig::from_toml("scene = \"highway\"\nlanez = 3\n", "typo.toml") else { panic!("typo accepted") };
     assert!(e.to_string().contains("typo.toml") && e.to_string().contains("lanez"), "{e}");
 }
+
+#[test]
+fn placed_vehicles_from_scene_files_start_where_written() -> anyhow::Result<()> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/driving-placed.toml");
+    let text = std::fs::read_to_string(&path)?;
+    let cfg = DrivingConfig::from_toml(&text, "driving-placed.toml")?;
+    let mut env = DrivingEnv::new(cfg.clone())?;
+    env.reset_state(Some(3))?;
+    let starts: Vec<(u16, f64, f64)> = env.vehicles().iter().map(|v| (v.lane.id, v.position[0], v.speed)).collect();
+    assert_eq!(starts, vec![(1, 50.0, 25.0), (1, 90.0, 15.0), (0, 48.0, 25.0), (2, 140.0, 22.0)], "egos first, then the file's order");
+    assert!(matches!(env.vehicles()[0].driver, Driver::MetaAgent { .. }), "the controlled car is the ego");
+    assert!(matches!(env.vehicles()[1].driver, Driver::Idm { .. }));
+    // Every seed starts from the same configuration.
+    env.reset_state(Some(4))?;
+    assert_eq!(env.vehicles().iter().map(|v| (v.lane.id, v.position[0])).collect::<Vec<_>>().len(), 4);
+    assert_eq!(env.vehicles()[1].position[0], 90.0);
+    // Keeping its lane at 25 m/s, the ego runs into the slow car 40 m ahead.
+    let mut crashed = false;
+    for _ in 0..8 {
+        env.step_with(|_| IDLE)?;
+        crashed |= env.vehicles()[0].crashed;
+    }
+    assert!(crashed, "the scenario's slow car is really there");
+
+    // Custom roads take placements on any segment, checked against its geometry.
+    let custom = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/driving-custom.toml"))?;
+    let placed = format!(
+        "{custom}\n[[vehicle]]\nfrom = \"a\"\nto = \"b\"\nlane = 1\nposition = 20.0\nspeed = 18.0\ncontrolled = true\n\n[[vehicle]]\nfrom = \"b\"\nto = \"c\"\nposition = 100.0\nspeed = 15.0\n"
+    );
+    let mut env = DrivingEnv::new(DrivingConfig::from_toml(&placed, "placed-custom.toml")?)?;
+    env.reset_state(Some(0))?;
+    assert_eq!(env.vehicles().len(), 2, "no random traffic besides the placed cars");
+    let on_curve = &env.vehicles()[1];
+    let curve = env.network().lane(on_curve.lane).ok_or_else(|| anyhow::anyhow!("lane"))?;
+    assert_eq!(env.network().node_name(on_curve.lane.from), "b");
+    assert!((curve.local_coordinates(on_curve.position).0 - 100.0).abs() < 1e-6);
+    assert_eq!(
+        env.vehicles()[0].route.last().map(|&n| env.network().node_name(n).to_string()),
+        Some("e".into()),
+        "the ego heads for the destination"
+    );
+
+    // Bad placements name the table and the problem.
+    let broken =
+        |from: &str, to: &str| DrivingConfig::from_toml(&text.replacen(from, to, 1), "broken.toml").map(|_| ()).map_err(|e| e.to_string());
+    let err = broken("position = 90.0", "position = 52.0").expect_err("overlap");
+    assert!(err.contains("vehicle[1]") && err.contains("overlaps vehicle[0]"), "{err}");
+    let err = broken("lane = 2", "lane = 3").expect_err("no such lane");
+    assert!(err.contains("vehicle[3]") && err.contains("lane 3 does not exist"), "{err}");
+    let err = broken("position = 140.0", "position = -1.0").expect_err("off the road");
+    assert!(err.contains("vehicle[3]") && err.contains("off lane"), "{err}");
+    let err = broken("controlled = true", "controlled = false").expect_err("no ego");
+    assert!(err.contains("0 vehicle(s) are controlled"), "{err}");
+    let err = broken("scene = \"highway\"", "scene = \"merge\"").expect_err("merge takes none");
+    assert!(err.contains("highway and custom"), "{err}");
+    let err = broken("lane = 1\nposition = 50.0", "from = \"x\"\nlane = 1\nposition = 50.0").expect_err("no such segment");
+    assert!(err.contains("vehicle[0]") && err.contains("no segment x"), "{err}");
+    Ok(())
+}

@@ -11,7 +11,9 @@ use serde::Serialize;
 use crate::data::{ImageSet, ImageSpec, SpecRequest};
 use crate::generative::fid::{Extractor, FeatureStats, frechet_distance};
 use crate::generative::train::{Callbacks, EpochStats, load, read_meta, reconstruction_grid, sample_grid};
-use crate::generative::{GanLoss, GenConfig, GenModel, layout, sample};
+use crate::generative::{GanLoss, GenConfig, GenModel, sample};
+
+use super::scenegen::SceneGenArgs;
 
 /// Arguments of `synthgym gen`.
 #[derive(Debug, Args)]
@@ -33,7 +35,9 @@ pub enum GenCommand {
     /// VAE: real images (top row) over their reconstructions (bottom row), as one PNG.
     Reconstruct(ReconstructArgs),
     /// Train a VAE on warehouse floor plans, sample new ones, check them and write the valid ones as scene files.
-    Layouts(LayoutsArgs),
+    Layouts(SceneGenArgs),
+    /// Train a VAE on highway traffic configurations, sample new ones, check them and write the valid ones as scene files.
+    Traffic(SceneGenArgs),
 }
 
 /// Models on the command line.
@@ -181,38 +185,6 @@ pub struct ReconstructArgs {
     pub threads: Option<usize>,
 }
 
-/// Arguments of `synthgym gen layouts`.
-#[derive(Debug, Args)]
-pub struct LayoutsArgs {
-    /// Training floor plans, drawn from rware's parametric family with random gaps and goals.
-    #[arg(long, default_value_t = 2000)]
-    pub train: usize,
-    /// VAE epochs.
-    #[arg(long, default_value_t = 40)]
-    pub epochs: usize,
-    /// Plans sampled from the trained VAE.
-    #[arg(long, default_value_t = 200)]
-    pub samples: usize,
-    /// Seed of the training plans, the weights and the samples.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Output folder: model/, scenes/layout-NNN.toml, report.json (must not hold a model already).
-    #[arg(long, default_value = "runs/gen-layouts")]
-    pub out: PathBuf,
-    /// Latent temperature of the samples (1 draws from the prior; lower, crisper plans).
-    #[arg(long, default_value_t = 0.7)]
-    pub temperature: f64,
-    /// Sample again from the VAE already in --out/model instead of training one.
-    #[arg(long)]
-    pub resample: bool,
-    /// Device: cpu, or cuda[:N] in a build with `--features cuda`.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
-    /// Threads for the CPU kernels [default: all cores].
-    #[arg(long)]
-    pub threads: Option<usize>,
-}
-
 impl GenArgs {
     /// Threads the command's CPU kernels should use.
     pub fn threads(&self) -> usize {
@@ -222,7 +194,7 @@ impl GenArgs {
             GenCommand::Sample(a) => a.threads,
             GenCommand::Eval(a) => a.threads,
             GenCommand::Reconstruct(a) => a.threads,
-            GenCommand::Layouts(a) => a.threads,
+            GenCommand::Layouts(a) | GenCommand::Traffic(a) => a.threads,
         }
         .unwrap_or(all)
     }
@@ -235,7 +207,8 @@ pub fn run(args: &GenArgs) -> anyhow::Result<()> {
         GenCommand::Sample(a) => run_sample(a),
         GenCommand::Eval(a) => run_eval(a),
         GenCommand::Reconstruct(a) => run_reconstruct(a),
-        GenCommand::Layouts(a) => run_layouts(a),
+        GenCommand::Layouts(a) => super::scenegen::run_layouts(a),
+        GenCommand::Traffic(a) => super::scenegen::run_traffic(a),
     }
 }
 
@@ -512,161 +485,5 @@ fn run_reconstruct(a: &ReconstructArgs) -> anyhow::Result<()> {
     crate::data::png::write_png(&a.out, w as u32, h as u32, crate::data::png::PngLayout::Rgb8, &pixels)
         .with_context(|| format!("writing {}", a.out.display()))?;
     writeln!(std::io::stdout().lock(), "{} images and their reconstructions → {}", chosen.len(), a.out.display())?;
-    Ok(())
-}
-
-/// A training floor plan: rware's parametric layout (3 or 5 shelf blocks, columns 2 to 6
-/// high, 1 or 2 rows), then up to 3 shelves cleared to corridor and 1 to 3 goals placed at
-/// random on the bottom row.
-fn training_plan(rng: &mut rand_chacha::ChaCha8Rng) -> anyhow::Result<layout::FloorPlan> {
-    use rand::Rng;
-    let base = crate::scenes::warehouse::Layout::procedural(rng, (3, 5), (2, 6), (1, 2))?;
-    let mut cells: Vec<layout::Cell> =
-        base.highways.iter().map(|&h| if h { layout::Cell::Corridor } else { layout::Cell::Shelf }).collect();
-    let shelves: Vec<usize> = (0..cells.len()).filter(|&i| cells[i] == layout::Cell::Shelf).collect();
-    for _ in 0..rng.random_range(0..=3usize) {
-        cells[shelves[rng.random_range(0..shelves.len())]] = layout::Cell::Corridor;
-    }
-    let bottom = (base.height - 1) * base.width;
-    for _ in 0..rng.random_range(1..=3usize) {
-        cells[bottom + rng.random_range(0..base.width)] = layout::Cell::Goal;
-    }
-    Ok(layout::FloorPlan { width: base.width, height: base.height, cells })
-}
-
-/// A grid-mode warehouse scene file around `plan` (two robots; two requests, or one when
-/// the plan has only two shelves, as requests must be fewer than shelves).
-fn scene_text(plan: &layout::FloorPlan, note: &str) -> String {
-    let shelves = plan.cells.iter().filter(|c| **c == layout::Cell::Shelf).count();
-    format!(
-        "# {note}\nmode = \"grid\"\nn_agents = 2\nrequest_queue_size = {}\nmax_steps = 500\n\n[layout]\nascii = \"\"\"\n{}\"\"\"\n",
-        shelves.saturating_sub(1).clamp(1, 2),
-        plan.to_ascii()
-    )
-}
-
-/// What `gen layouts` reports.
-#[derive(Debug, Serialize)]
-struct LayoutReport {
-    training_plans: usize,
-    distinct_training_plans: usize,
-    epochs: usize,
-    final_heldout_elbo: Option<f64>,
-    samples: usize,
-    valid: usize,
-    valid_novel: usize,
-    invalid_reasons: std::collections::BTreeMap<String, usize>,
-    scenes: Vec<PathBuf>,
-}
-
-fn run_layouts(a: &LayoutsArgs) -> anyhow::Result<()> {
-    use std::collections::{BTreeMap, HashSet};
-    if a.train < 10 || a.samples == 0 {
-        bail!("--train must be at least 10 and --samples at least 1");
-    }
-    let mut rng = crate::util::seed::rng_from_seed(a.seed);
-    let plans = (0..a.train).map(|_| training_plan(&mut rng)).collect::<anyhow::Result<Vec<_>>>()?;
-    let distinct: HashSet<&layout::FloorPlan> = plans.iter().collect();
-    let data = layout::image_set(&plans)?;
-    let config = GenConfig {
-        image_size: layout::SIDE,
-        latent: 16,
-        width: 16,
-        epochs: a.epochs,
-        seed: a.seed,
-        ..GenConfig::for_model(GenModel::Vae)
-    };
-    let device = crate::rl::device(&a.device)?;
-    let model_dir = a.out.join("model");
-    if !a.resample && model_dir.join("checkpoint").exists() {
-        bail!("{} already holds a layout model; pass --resample to sample from it again, or choose another --out", a.out.display());
-    }
-    if !a.resample {
-        eprintln!(
-            "{} training plans ({} distinct); training a VAE for {} epochs → {}",
-            plans.len(),
-            distinct.len(),
-            a.epochs,
-            model_dir.display()
-        );
-        let mut on_batch = |_: usize, _: usize, _: usize| {};
-        let mut on_epoch = |_: &EpochStats| std::ops::ControlFlow::Continue(());
-        crate::generative::train::train(
-            &config,
-            &data,
-            &device,
-            &model_dir,
-            false,
-            Callbacks { on_batch: &mut on_batch, on_epoch: &mut on_epoch },
-        )?;
-    }
-    let (trainer, meta, _) = load(&model_dir, &device)?;
-    let sampled = layout::sample_plans(&trainer.net, a.samples, a.temperature, a.seed.wrapping_add(1))?;
-    let scenes_dir = a.out.join("scenes");
-    if scenes_dir.exists() {
-        std::fs::remove_dir_all(&scenes_dir).with_context(|| format!("clearing {}", scenes_dir.display()))?;
-    }
-    std::fs::create_dir_all(&scenes_dir).with_context(|| format!("creating {}", scenes_dir.display()))?;
-    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
-    let (mut valid, mut novel, mut scenes) = (0, 0, Vec::new());
-    for (k, s) in sampled.iter().enumerate() {
-        match (&s.plan, &s.verdict) {
-            (Some(plan), Ok(())) => {
-                valid += 1;
-                let is_new = !distinct.contains(plan);
-                novel += usize::from(is_new);
-                let note = format!(
-                    "Floor plan sampled from the layout VAE (sample {k}, seed {}); {}",
-                    a.seed,
-                    if is_new { "not in the training set" } else { "also in the training set" }
-                );
-                let path = scenes_dir.join(format!("layout-{k:03}.toml"));
-                crate::util::fs::write_atomic(&path, scene_text(plan, &note).as_bytes(), false)
-                    .with_context(|| format!("writing {}", path.display()))?;
-                // Each scene must load and step in the simulator.
-                let mut env = crate::scenes::make_env(&path.to_string_lossy(), &crate::env::MakeOptions::default())
-                    .with_context(|| format!("loading {}", path.display()))?;
-                let mut obs = vec![0.0; env.observation_space().flat_dim()];
-                env.reset(Some(k as u64), None, &mut obs)?;
-                let space = env.action_space().clone();
-                let mut action_rng = crate::util::seed::rng_from_seed(k as u64);
-                for _ in 0..20 {
-                    let action = space.sample(&mut action_rng);
-                    let action = action.as_action().context("the warehouse's actions are not a dict")?;
-                    let out = env.step(action, &mut obs)?;
-                    if out.terminated || out.truncated {
-                        env.reset(None, None, &mut obs)?;
-                    }
-                }
-                scenes.push(path);
-            }
-            (_, verdict) => *reasons.entry(verdict.as_ref().err().map_or_else(|| "unknown".into(), ToString::to_string)).or_default() += 1,
-        }
-    }
-    let report = LayoutReport {
-        training_plans: plans.len(),
-        distinct_training_plans: distinct.len(),
-        epochs: meta.epoch,
-        final_heldout_elbo: meta.last.and_then(|e| e.heldout_elbo),
-        samples: sampled.len(),
-        valid,
-        valid_novel: novel,
-        invalid_reasons: reasons,
-        scenes,
-    };
-    let json = serde_json::to_string_pretty(&report)?;
-    crate::util::fs::write_atomic(&a.out.join("report.json"), json.as_bytes(), true)?;
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "{} of {} sampled plans are valid ({} not in the training set); each loaded and stepped as a grid warehouse → {}",
-        valid,
-        sampled.len(),
-        novel,
-        scenes_dir.display()
-    )?;
-    for (why, n) in &report.invalid_reasons {
-        writeln!(out, "  invalid: {n} × {why}")?;
-    }
     Ok(())
 }

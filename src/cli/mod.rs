@@ -10,6 +10,7 @@ mod eval;
 mod generate;
 mod generative;
 mod replay;
+mod scenegen;
 mod table;
 mod train;
 

@@ -249,19 +249,15 @@ pub fn sample_plans(net: &GenNet, count: usize, temperature: f64, seed: u64) -> 
     if net.spec != (ImageSpec { channels: 3, height: SIDE, width: SIDE }) || net.classes != 1 {
         return Err(GenError::config("model", "not a layout model (one class of 16x16 three-channel plans)"));
     }
-    let mut rng = crate::util::seed::rng_from_seed(seed);
-    let device = net.gen_params.device().clone();
-    let mut out = Vec::with_capacity(count);
-    for chunk in (0..count).collect::<Vec<_>>().chunks(256) {
-        let z = super::nets::normal(chunk.len(), net.config.latent, &mut rng, &device)?.affine(temperature, 0.0)?;
-        let probs = net.decode(&z, &vec![0; chunk.len()], &crate::classify::layers::Pass::Eval)?.flatten_all()?.to_vec1::<f32>()?;
-        for p in probs.chunks_exact(SIDE * SIDE * 3) {
+    Ok(net
+        .sample_prior(count, temperature, seed)?
+        .chunks_exact(SIDE * SIDE * 3)
+        .map(|p| {
             let plan = from_probabilities(p);
             let verdict = plan.as_ref().map_or(Err(Invalid::NotRectangular), check);
-            out.push(Sampled { plan, verdict });
-        }
-    }
-    Ok(out)
+            Sampled { plan, verdict }
+        })
+        .collect())
 }
 
 #[cfg(test)]

@@ -10,6 +10,8 @@
 //!   state, exact resume.
 //! - [`sample`]: samples written as an ImageFolder (one folder per class).
 //! - [`fid`]: the Fréchet distance in the feature space of a classifier the project trains.
+//! - [`layout`], [`traffic`]: scene layouts (warehouse floor plans, highway traffic) as
+//!   small images for the VAE, read back from samples and checked for validity.
 //!
 //! Depends on candle, [`crate::data`], [`crate::classify`] (layers, feature extractor)
 //! and `rl`'s parameter store and Adam; never on bevy, rapier, the scenes or the renderer.
@@ -21,6 +23,7 @@ pub mod layout;
 pub mod model;
 pub mod nets;
 pub mod sample;
+pub mod traffic;
 pub mod train;
 
 pub use config::{GanLoss, GenConfig, GenModel};

@@ -79,6 +79,21 @@ impl GenNet {
         self.decode(&z, labels, &Pass::Eval)
     }
 
+    /// `count` images of class 0 from the prior scaled by `temperature` (1 is the prior;
+    /// lower trades variety for crisper images), decoded in batches of 256, as one flat
+    /// `count × H × W × C` vector in [0, 1]. The scene generators read these as layouts.
+    pub fn sample_prior(&self, count: usize, temperature: f64, seed: u64) -> Result<Vec<f32>> {
+        let mut rng = crate::util::seed::rng_from_seed(seed);
+        let device = self.device();
+        let mut out = Vec::with_capacity(count * self.spec.len());
+        for start in (0..count).step_by(256) {
+            let n = (count - start).min(256);
+            let z = normal(n, self.config.latent, &mut rng, &device)?.affine(temperature, 0.0)?;
+            out.extend(self.decode(&z, &vec![0; n], &Pass::Eval)?.flatten_all()?.to_vec1::<f32>()?);
+        }
+        Ok(out)
+    }
+
     /// Images in [0, 1] decoded from latent codes `z` with classes `labels`.
     pub fn decode(&self, z: &Tensor, labels: &[u32], pass: &Pass) -> Result<Tensor> {
         let out = self.decoder.forward(z, &one_hot(labels, self.classes, &self.device())?, pass)?;

@@ -89,6 +89,29 @@ pub struct RoadSegment {
     pub forbidden: bool,
 }
 
+/// A vehicle placed by the scene file (a `[[vehicle]]` table).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlacedVehicle {
+    /// Start node of its segment: highway scenes have one, `"0"` → `"1"`; custom scenes
+    /// default to the first `[[road]]` segment's.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// End node of its segment (defaults as `from` does).
+    #[serde(default)]
+    pub to: Option<String>,
+    /// Lane within the segment, 0 the leftmost.
+    #[serde(default)]
+    pub lane: usize,
+    /// Distance along the lane's centre line (m).
+    pub position: f64,
+    /// Initial speed (m/s); also its cruising speed.
+    pub speed: f64,
+    /// Whether an agent drives it (the egos, in file order) instead of IDM/MOBIL.
+    #[serde(default)]
+    pub controlled: bool,
+}
+
 /// How the ego is commanded.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -255,6 +278,11 @@ pub struct DrivingConfig {
     /// Custom scenes: the node the ego drives to (a random route when absent).
     #[serde(default)]
     pub destination: Option<String>,
+    /// Highway and custom scenes: the vehicles, placed exactly (`[[vehicle]]` tables).
+    /// When given they replace the random traffic, so `vehicles` and `density` go unused;
+    /// exactly `controlled_vehicles` of them are `controlled`.
+    #[serde(default)]
+    pub vehicle: Vec<PlacedVehicle>,
 }
 
 impl DrivingConfig {
@@ -287,6 +315,7 @@ impl DrivingConfig {
             randomize: false,
             road: Vec::new(),
             destination: None,
+            vehicle: Vec::new(),
         };
         match scene {
             SceneKind::Highway => {}
@@ -416,6 +445,94 @@ impl DrivingConfig {
             && !self.road.iter().any(|s| &s.to == d)
         {
             return field("destination", format!("no segment ends at node '{d}'"));
+        }
+        self.validate_vehicles()
+    }
+
+    /// The segment a placed vehicle names, as (from, to, lanes, length of each lane).
+    fn placed_segment(&self, v: &PlacedVehicle) -> Option<(String, String, Vec<f64>)> {
+        match self.scene {
+            SceneKind::Highway => {
+                let (from, to) = (v.from.as_deref().unwrap_or("0"), v.to.as_deref().unwrap_or("1"));
+                ((from, to) == ("0", "1")).then(|| (from.into(), to.into(), vec![super::road::HIGHWAY_LENGTH; self.lanes]))
+            }
+            _ => {
+                let first = self.road.first()?;
+                let (from, to) = (v.from.as_deref().unwrap_or(&first.from), v.to.as_deref().unwrap_or(&first.to));
+                let seg = self.road.iter().find(|s| s.from == from && s.to == to)?;
+                let lengths = (0..seg.lanes)
+                    .map(|k| match &seg.shape {
+                        SegmentShape::Straight { start, end } => ((end[0] - start[0]).powi(2) + (end[1] - start[1]).powi(2)).sqrt(),
+                        SegmentShape::Arc { radius, start_angle, end_angle, clockwise, .. } => {
+                            let offset = k as f64 * seg.width;
+                            let r = if *clockwise { radius - offset } else { radius + offset };
+                            r * (end_angle - start_angle).abs().to_radians()
+                        }
+                    })
+                    .collect();
+                Some((from.into(), to.into(), lengths))
+            }
+        }
+    }
+
+    /// Checks the `[[vehicle]]` tables: a scene that takes them, segments and lanes that
+    /// exist, positions on the lane, plausible speeds, no two vehicles overlapping, and
+    /// as many controlled ones as `controlled_vehicles`.
+    fn validate_vehicles(&self) -> Result<(), EnvError> {
+        if self.vehicle.is_empty() {
+            return Ok(());
+        }
+        let field = |name: String, reason: String| Err(EnvError::InvalidConfig { what: format!("field '{name}'"), reason });
+        if !matches!(self.scene, SceneKind::Highway | SceneKind::Custom) {
+            return field("vehicle".into(), format!("placed vehicles are taken by highway and custom scenes, not {:?}", self.scene));
+        }
+        if self.randomize {
+            return field("vehicle".into(), "placed vehicles need the road as written: set randomize = false".into());
+        }
+        let mut placed: Vec<(String, String, usize, f64)> = Vec::with_capacity(self.vehicle.len());
+        for (k, v) in self.vehicle.iter().enumerate() {
+            let name = format!("vehicle[{k}]");
+            let Some((from, to, lengths)) = self.placed_segment(v) else {
+                return field(
+                    name,
+                    format!(
+                        "no segment {}→{} in this {:?} scene",
+                        v.from.as_deref().unwrap_or("(default)"),
+                        v.to.as_deref().unwrap_or("(default)"),
+                        self.scene
+                    ),
+                );
+            };
+            let Some(&length) = lengths.get(v.lane) else {
+                return field(name, format!("lane {} does not exist: segment {from}→{to} has {} lane(s)", v.lane, lengths.len()));
+            };
+            if !(v.position.is_finite() && (0.0..=length).contains(&v.position)) {
+                return field(name, format!("position {} m is off lane {} of {from}→{to} (0 to {length:.1} m)", v.position, v.lane));
+            }
+            if !(v.speed.is_finite() && (0.0..=super::vehicle::MAX_SPEED).contains(&v.speed)) {
+                return field(name, format!("speed {} m/s is outside 0..={}", v.speed, super::vehicle::MAX_SPEED));
+            }
+            if let Some(j) = placed
+                .iter()
+                .position(|(f, t, lane, s)| (f, t, *lane) == (&from, &to, v.lane) && (s - v.position).abs() < super::vehicle::LENGTH)
+            {
+                return field(
+                    name,
+                    format!(
+                        "overlaps vehicle[{j}]: both on lane {} of {from}→{to} less than a car length ({} m) apart",
+                        v.lane,
+                        super::vehicle::LENGTH
+                    ),
+                );
+            }
+            placed.push((from, to, v.lane, v.position));
+        }
+        let controlled = self.vehicle.iter().filter(|v| v.controlled).count();
+        if controlled != self.controlled_vehicles {
+            return field(
+                "vehicle".into(),
+                format!("{controlled} vehicle(s) are controlled but controlled_vehicles is {}", self.controlled_vehicles),
+            );
         }
         Ok(())
     }

@@ -12,6 +12,9 @@ pub const VEHICLE_LENGTH: f64 = 5.0;
 /// Default lane width (metres).
 pub const LANE_WIDTH: f64 = 4.0;
 
+/// Length of the highway scene's straight road (m).
+pub const HIGHWAY_LENGTH: f64 = 10_000.0;
+
 /// Wraps an angle to `(-π, π]`.
 pub fn wrap_to_pi(a: f64) -> f64 {
     // Most inputs are differences of wrapped angles, within one turn of the range.

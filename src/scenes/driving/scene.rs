@@ -8,8 +8,8 @@ use std::f64::consts::{FRAC_PI_2, PI};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::config::{DrivingConfig, RoadSegment, SceneKind, SegmentShape};
-use super::road::{LANE_WIDTH, Lane, LaneIndex, LineType, RoadNetwork};
+use super::config::{DrivingConfig, PlacedVehicle, RoadSegment, SceneKind, SegmentShape};
+use super::road::{HIGHWAY_LENGTH, LANE_WIDTH, Lane, LaneIndex, LineType, RoadNetwork};
 use super::vehicle::{Driver, Vehicle};
 
 const N: LineType = LineType::None;
@@ -152,10 +152,47 @@ fn scatter_traffic(net: &RoadNetwork, vehicles: &mut Vec<Vehicle>, count: usize,
     }
 }
 
+/// The scene file's `[[vehicle]]` tables as vehicles (the config has checked them against
+/// the road): the controlled ones first, in file order, then the traffic, which drives
+/// IDM/MOBIL at its given speed. Egos of a custom scene head for its `destination`.
+fn placed_vehicles(cfg: &DrivingConfig, net: &RoadNetwork, rng: &mut ChaCha8Rng) -> Vec<Vehicle> {
+    let default = match (cfg.scene, cfg.road.first()) {
+        (SceneKind::Custom, Some(first)) => (first.from.as_str(), first.to.as_str()),
+        _ => ("0", "1"),
+    };
+    let (egos, traffic): (Vec<&PlacedVehicle>, Vec<&PlacedVehicle>) = cfg.vehicle.iter().partition(|v| v.controlled);
+    egos.into_iter()
+        .chain(traffic)
+        .map(|v| {
+            let node = |name: Option<&str>, fallback: &str| net.node_id(name.unwrap_or(fallback)).unwrap_or(0);
+            let (from, to) = (node(v.from.as_deref(), default.0), node(v.to.as_deref(), default.1));
+            let lane = LaneIndex { from, to, id: v.lane as u16 };
+            let driver = if v.controlled {
+                let cruise = net.lane(lane).map_or(25.0, |l| 0.75 * l.speed_limit).max(1.0);
+                let speeds = if cfg.scene == SceneKind::Highway { [20.0, 25.0, 30.0] } else { [0.5 * cruise, cruise, 1.25 * cruise] };
+                ego_driver(cfg, &speeds)
+            } else {
+                idm_driver(rng, true)
+            };
+            let mut car = place(net, lane, v.position, v.speed, driver);
+            if v.controlled
+                && let Some(dest) = cfg.destination.as_deref().and_then(|d| net.node_id(d))
+            {
+                car.route = net.shortest_path(from, dest);
+            }
+            car
+        })
+        .collect()
+}
+
 fn custom(cfg: &DrivingConfig, rng: &mut ChaCha8Rng) -> Built {
     let mut net = RoadNetwork::new();
     for seg in &cfg.road {
         add_segment(&mut net, seg);
+    }
+    if !cfg.vehicle.is_empty() {
+        let vehicles = placed_vehicles(cfg, &net, rng);
+        return Built { net, vehicles, goals: Vec::new() };
     }
     let first = &cfg.road[0];
     let (from, to) = (net.node_id(&first.from).unwrap_or(0), net.node_id(&first.to).unwrap_or(0));
@@ -261,7 +298,11 @@ fn next_on_segment(
 }
 
 fn highway(cfg: &DrivingConfig, rng: &mut ChaCha8Rng) -> Built {
-    let net = RoadNetwork::straight_road(cfg.lanes, 10_000.0, 30.0);
+    let net = RoadNetwork::straight_road(cfg.lanes, HIGHWAY_LENGTH, 30.0);
+    if !cfg.vehicle.is_empty() {
+        let vehicles = placed_vehicles(cfg, &net, rng);
+        return Built { net, vehicles, goals: Vec::new() };
+    }
     let segment = (net.node_id("0").unwrap_or(0), net.node_id("1").unwrap_or(1));
     let n_egos = cfg.controlled_vehicles.max(1);
     let (mut egos, mut traffic): (Vec<Vehicle>, Vec<Vehicle>) = (Vec::new(), Vec::with_capacity(cfg.vehicles));

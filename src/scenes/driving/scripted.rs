@@ -39,7 +39,8 @@ impl HighwayScripted {
         Self { lanes: lanes.max(1), vehicles }
     }
 
-    fn decide(&self, obs: &[f32]) -> i64 {
+    /// The meta-action for one ego's kinematics observation.
+    pub fn decide(&self, obs: &[f32]) -> i64 {
         let y_range = LANE_WIDTH * self.lanes as f64;
         let ego_lane = (f64::from(obs[2]) * y_range / LANE_WIDTH).round() as i64;
         // The nearest vehicle in lane offset -1 (left), 0, +1 (right) within [behind, ahead] metres.
