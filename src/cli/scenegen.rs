@@ -394,6 +394,7 @@ mod tests {
 
     #[test]
     fn training_traffic_is_valid_and_its_scenes_load_as_placed() -> anyhow::Result<()> {
+        assert_eq!(traffic::CAR_LENGTH, crate::scenes::driving::vehicle::LENGTH, "the check's car is the simulator's");
         let mut rng = crate::util::seed::rng_from_seed(5);
         for k in 0..40 {
             let t = training_traffic(&mut rng)?;
