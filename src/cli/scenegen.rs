@@ -85,14 +85,89 @@ fn train_or_load(a: &SceneGenArgs, out: &Path, data: &ImageSet, what: &str) -> a
     Ok((trainer, meta))
 }
 
-/// `out/scenes`, emptied.
+/// `out/scenes`, emptied, with the previous run's `report.json` removed first, so that
+/// a run stopped half-way never leaves a report listing scenes that are gone.
 fn fresh_scenes_dir(out: &Path) -> anyhow::Result<PathBuf> {
+    let report = out.join("report.json");
+    if report.exists() {
+        std::fs::remove_file(&report).with_context(|| format!("removing {}", report.display()))?;
+    }
     let dir = out.join("scenes");
     if dir.exists() {
         std::fs::remove_dir_all(&dir).with_context(|| format!("clearing {}", dir.display()))?;
     }
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     Ok(dir)
+}
+
+/// The samples' verdicts as they are written: reasons for the invalid ones, and a scene
+/// file (loaded and stepped) for each valid one.
+struct Tally {
+    /// `out/scenes`, emptied.
+    dir: PathBuf,
+    /// File stem and model name: `layout` or `traffic`.
+    stem: &'static str,
+    /// What a sample is, for the scene files' first line ("Floor plan", "Traffic").
+    kind: &'static str,
+    /// How a scene file says its sample repeats a training example.
+    repeat: &'static str,
+    seed: u64,
+    reasons: BTreeMap<String, usize>,
+    valid: usize,
+    novel: usize,
+    scenes: Vec<PathBuf>,
+}
+
+impl Tally {
+    fn new(out: &Path, stem: &'static str, kind: &'static str, repeat: &'static str, seed: u64) -> anyhow::Result<Self> {
+        let dir = fresh_scenes_dir(out)?;
+        Ok(Tally { dir, stem, kind, repeat, seed, reasons: BTreeMap::new(), valid: 0, novel: 0, scenes: Vec::new() })
+    }
+
+    fn invalid(&mut self, why: String) {
+        *self.reasons.entry(why).or_default() += 1;
+    }
+
+    /// Counts valid sample `k` and writes the scene `text` makes from a note naming it,
+    /// as `<stem>-<k>.toml`, then loads and steps it; returns the path and the text.
+    fn write(&mut self, k: usize, is_new: bool, text: impl FnOnce(&str) -> String) -> anyhow::Result<(PathBuf, String)> {
+        self.valid += 1;
+        self.novel += usize::from(is_new);
+        let note = format!(
+            "{} sampled from the {} VAE (sample {k}, seed {}); {}",
+            self.kind,
+            self.stem,
+            self.seed,
+            if is_new { "not in the training set" } else { self.repeat }
+        );
+        let path = self.dir.join(format!("{}-{k:03}.toml", self.stem));
+        let text = text(&note);
+        write_and_step(&path, &text, k)?;
+        self.scenes.push(path.clone());
+        Ok((path, text))
+    }
+
+    /// The report, with what only the caller knows.
+    fn report(
+        self,
+        (training_examples, distinct_training_examples): (usize, usize),
+        meta: &GenMeta,
+        samples: usize,
+        traffic: Option<TrafficStats>,
+    ) -> SceneGenReport {
+        SceneGenReport {
+            training_examples,
+            distinct_training_examples,
+            epochs: meta.epoch,
+            final_heldout_elbo: meta.last.as_ref().and_then(|e| e.heldout_elbo),
+            samples,
+            valid: self.valid,
+            valid_novel: self.novel,
+            invalid_reasons: self.reasons,
+            traffic,
+            scenes: self.scenes,
+        }
+    }
 }
 
 /// What `gen layouts` and `gen traffic` report.
@@ -233,40 +308,17 @@ pub fn run_layouts(a: &SceneGenArgs) -> anyhow::Result<()> {
     let distinct: HashSet<&layout::FloorPlan> = plans.iter().collect();
     let (trainer, meta) = train_or_load(a, &out, &layout::image_set(&plans)?, "floor plan")?;
     let sampled = layout::sample_plans(&trainer.net, a.samples, a.temperature, a.seed.wrapping_add(1))?;
-    let scenes_dir = fresh_scenes_dir(&out)?;
-    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
-    let (mut valid, mut novel, mut scenes) = (0, 0, Vec::new());
+    let mut tally = Tally::new(&out, "layout", "Floor plan", "also in the training set", a.seed)?;
     for (k, s) in sampled.iter().enumerate() {
         match (&s.plan, &s.verdict) {
             (Some(plan), Ok(())) => {
-                valid += 1;
-                let is_new = !distinct.contains(plan);
-                novel += usize::from(is_new);
-                let note = format!(
-                    "Floor plan sampled from the layout VAE (sample {k}, seed {}); {}",
-                    a.seed,
-                    if is_new { "not in the training set" } else { "also in the training set" }
-                );
-                let path = scenes_dir.join(format!("layout-{k:03}.toml"));
-                write_and_step(&path, &layout_scene_text(plan, &note), k)?;
-                scenes.push(path);
+                tally.write(k, !distinct.contains(plan), |note| layout_scene_text(plan, note))?;
             }
-            (_, verdict) => *reasons.entry(verdict.as_ref().err().map_or_else(|| "unknown".into(), ToString::to_string)).or_default() += 1,
+            (_, verdict) => tally.invalid(verdict.as_ref().err().map_or_else(|| "unknown".into(), ToString::to_string)),
         }
     }
-    SceneGenReport {
-        training_examples: plans.len(),
-        distinct_training_examples: distinct.len(),
-        epochs: meta.epoch,
-        final_heldout_elbo: meta.last.and_then(|e| e.heldout_elbo),
-        samples: sampled.len(),
-        valid,
-        valid_novel: novel,
-        invalid_reasons: reasons,
-        traffic: None,
-        scenes,
-    }
-    .write(&out, "plan", "a grid warehouse", &scenes_dir)
+    let scenes_dir = tally.dir.clone();
+    tally.report((plans.len(), distinct.len()), &meta, sampled.len(), None).write(&out, "plan", "a grid warehouse", &scenes_dir)
 }
 
 /// Where generated windows start along the highway (m), leaving road behind the ego.
@@ -335,57 +387,40 @@ pub fn run_traffic(a: &SceneGenArgs) -> anyhow::Result<()> {
     let distinct: HashSet<_> = configs.iter().map(traffic::Traffic::cell_key).collect();
     let (trainer, meta) = train_or_load(a, &out, &traffic::image_set(&configs)?, "traffic configuration")?;
     let sampled = traffic::sample_traffic(&trainer.net, a.samples, a.temperature, a.seed.wrapping_add(1))?;
-    let scenes_dir = fresh_scenes_dir(&out)?;
+    let mut tally = Tally::new(&out, "traffic", "Traffic", "also in the training set at cell resolution", a.seed)?;
     let mut speeds = crate::util::seed::rng_from_seed(a.seed.wrapping_add(2));
-    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
-    let (mut valid, mut novel, mut driven, mut scenes) = (0, 0, 0, Vec::new());
-    let mut kept = Vec::new();
+    let (mut driven, mut kept) = (0, Vec::new());
     for (k, s) in sampled.iter().enumerate() {
         if let Err(why) = &s.verdict {
-            *reasons.entry(why.to_string()).or_default() += 1;
+            tally.invalid(why.to_string());
             continue;
         }
-        valid += 1;
         kept.push(&s.traffic);
         let is_new = !distinct.contains(&s.traffic.cell_key());
-        novel += usize::from(is_new);
-        let note = format!(
-            "Traffic sampled from the traffic VAE (sample {k}, seed {}); {}",
-            a.seed,
-            if is_new { "not in the training set" } else { "also in the training set at cell resolution" }
-        );
-        let path = scenes_dir.join(format!("traffic-{k:03}.toml"));
-        let text = traffic_scene_text(&s.traffic, &note, &mut speeds);
-        write_and_step(&path, &text, k)?;
+        let (path, text) = tally.write(k, is_new, |note| traffic_scene_text(&s.traffic, note, &mut speeds))?;
         driven += usize::from(drive_scripted(&text, &path.to_string_lossy(), k as u64)?);
-        scenes.push(path);
     }
     let mut training_driven = 0;
     for (k, t) in configs.iter().take(a.samples).enumerate() {
         let text = traffic_scene_text(t, "training", &mut speeds);
         training_driven += usize::from(drive_scripted(&text, &format!("training configuration {k}"), k as u64)?);
     }
-    SceneGenReport {
-        training_examples: configs.len(),
-        distinct_training_examples: distinct.len(),
-        epochs: meta.epoch,
-        final_heldout_elbo: meta.last.and_then(|e| e.heldout_elbo),
-        samples: sampled.len(),
-        valid,
-        valid_novel: novel,
-        invalid_reasons: reasons,
-        traffic: Some(TrafficStats {
-            driven_without_crash: driven,
-            training_driven: configs.len().min(a.samples),
-            training_driven_without_crash: training_driven,
-            mean_cars_training: mean(configs.iter().map(|t| t.cars.len())),
-            mean_cars_valid: mean(kept.iter().map(|t| t.cars.len())),
-            mean_lanes_training: mean(configs.iter().map(|t| t.lanes)),
-            mean_lanes_valid: mean(kept.iter().map(|t| t.lanes)),
-        }),
-        scenes,
-    }
-    .write(&out, "traffic configuration", "a highway with placed vehicles", &scenes_dir)
+    let stats = TrafficStats {
+        driven_without_crash: driven,
+        training_driven: configs.len().min(a.samples),
+        training_driven_without_crash: training_driven,
+        mean_cars_training: mean(configs.iter().map(|t| t.cars.len())),
+        mean_cars_valid: mean(kept.iter().map(|t| t.cars.len())),
+        mean_lanes_training: mean(configs.iter().map(|t| t.lanes)),
+        mean_lanes_valid: mean(kept.iter().map(|t| t.lanes)),
+    };
+    let scenes_dir = tally.dir.clone();
+    tally.report((configs.len(), distinct.len()), &meta, sampled.len(), Some(stats)).write(
+        &out,
+        "traffic configuration",
+        "a highway with placed vehicles",
+        &scenes_dir,
+    )
 }
 
 #[cfg(test)]
