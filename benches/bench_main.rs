@@ -69,10 +69,9 @@ fn vector_env(c: &mut Criterion) {
 /// 8 observations (one rollout step), and one PPO-sized forward/backward + Adam step.
 fn rl(c: &mut Criterion) {
     use candle_core::{DType, Device, Tensor};
+    use synthgym::nn::{Adam, AdamConfig, Mlp, ParamStore};
     use synthgym::rl::buffer::RolloutBuffer;
     use synthgym::rl::config::NetConfig;
-    use synthgym::rl::nets::{Mlp, ParamStore};
-    use synthgym::rl::optim::{Adam, AdamConfig};
 
     let mut group = c.benchmark_group("rl");
     let (steps, rows) = (2048, 8);
@@ -99,7 +98,7 @@ fn rl(c: &mut Criterion) {
     let Ok(mut adam) = Adam::new(&params, AdamConfig::default()) else { return };
     group.throughput(Throughput::Elements(256));
     group.bench_function("mlp64x64_update_batch256", |b| {
-        b.iter(|| -> Result<f64, synthgym::rl::RlError> {
+        b.iter(|| -> synthgym::nn::Result<f64> {
             let loss = mlp.run(&x256)?.sqr()?.mean_all()?;
             adam.clip_and_step(&loss.backward()?, 1e-4, Some(0.5))
         })
@@ -112,10 +111,9 @@ fn rl(c: &mut Criterion) {
 fn classify(c: &mut Criterion) {
     use candle_core::{DType, Device, Tensor};
     use rand::Rng;
-    use synthgym::classify::layers::Pass;
     use synthgym::classify::{Classifier, ModelKind};
     use synthgym::data::ImageSpec;
-    use synthgym::rl::optim::{Adam, AdamConfig};
+    use synthgym::nn::{Adam, AdamConfig, Pass};
 
     let mut group = c.benchmark_group("classify");
     group.sample_size(10);

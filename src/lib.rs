@@ -12,11 +12,15 @@
 //!   It depends on no engine (no bevy, rapier or candle).
 //! - [`scenes`]: concrete environments and the registry of environment ids.
 //! - [`replay`]: the versioned episode file, recording and exact re-simulation.
-//! - [`data`]: ImageFolder datasets read into memory, splits and augmentation.
+//! - [`data`]: ImageFolder datasets read into memory, splits, augmentation and batching.
+//! - [`nn`]: the one neural-network toolkit on candle (parameters, initialisers,
+//!   layers with CPU kernels, Adam, checkpoint directories) that [`rl`],
+//!   [`classify`] and [`generative`] share; they never import one another.
 //! - [`classify`]: CNN and ResNet image classifiers, evaluation and transfer reports.
 //! - [`generative`]: class-conditional VAE and GAN for images (`synthgym gen`), sample
 //!   datasets, Fréchet distance in a trained classifier's feature space.
-//! - [`rl`]: PPO and DQN on candle (CPU, or CUDA with the `cuda` feature); needs only [`env`].
+//! - [`rl`]: PPO and DQN on candle (CPU, or CUDA with the `cuda` feature); needs only
+//!   [`env`] and [`nn`].
 //! - [`sim`]: the rapier3d physics adapter (and its bevy plugin).
 //! - [`snapshot`]: poses, shapes and classes of every object, for recorder and renderer.
 //! - [`util`]: seeding helpers shared by everything else.
@@ -40,6 +44,7 @@ pub mod cli;
 pub mod data;
 pub mod env;
 pub mod generative;
+pub mod nn;
 #[cfg(feature = "render")]
 pub mod render;
 pub mod replay;

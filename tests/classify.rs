@@ -10,7 +10,8 @@ use candle_core::Device;
 use rand::Rng;
 use std::ops::ControlFlow;
 
-use synthgym::classify::train::{Callbacks, EpochStats, predict};
+use synthgym::classify::model::predict;
+use synthgym::classify::train::{Callbacks, EpochStats};
 use synthgym::classify::{ClassifyConfig, Evaluation, ModelKind, checkpoint, train};
 use synthgym::data::{Augment, ImageSet, SpecRequest};
 use synthgym::util::seed::rng_from_seed;

@@ -13,7 +13,7 @@ use crate::classify::{SHAPES, draw_shapes};
 use synthgym::classify::train::{Callbacks as ClassifyCallbacks, EpochStats as ClassifyStats};
 use synthgym::classify::{ClassifyConfig, ModelKind};
 use synthgym::data::{Augment, ImageSet, SpecRequest};
-use synthgym::generative::fid::{Extractor, frechet_distance};
+use synthgym::generative::fid::{self, frechet_distance};
 use synthgym::generative::train::{Callbacks, EpochStats, load, train};
 use synthgym::generative::{GenConfig, GenModel, sample};
 
@@ -151,10 +151,10 @@ fn gan_samples_teach_a_classifier_and_the_frechet_distance_orders_sets() -> anyh
         false,
         ClassifyCallbacks { on_batch: &mut b, on_epoch: &mut e },
     )?;
-    let extractor = Extractor::open(&on_real.best, &Device::Cpu)?;
-    let real = extractor.stats(&test)?;
-    let other_real = extractor.stats(&data)?;
-    let fakes = extractor.stats(&generated)?;
+    let extractor = synthgym::classify::checkpoint::load(&on_real.best, &Device::Cpu)?;
+    let real = fid::stats(&extractor, &test)?;
+    let other_real = fid::stats(&extractor, &data)?;
+    let fakes = fid::stats(&extractor, &generated)?;
     let noise = ImageSet::from_parts(
         test.spec(),
         test.classes().to_vec(),
@@ -162,7 +162,7 @@ fn gan_samples_teach_a_classifier_and_the_frechet_distance_orders_sets() -> anyh
         test.labels().to_vec(),
     )?;
     let (d_real, d_gen, d_noise) =
-        (frechet_distance(&other_real, &real), frechet_distance(&fakes, &real), frechet_distance(&extractor.stats(&noise)?, &real));
+        (frechet_distance(&other_real, &real), frechet_distance(&fakes, &real), frechet_distance(&fid::stats(&extractor, &noise)?, &real));
     assert!(d_real < d_gen && d_gen < d_noise, "real {d_real}, generated {d_gen}, noise {d_noise}");
     std::fs::remove_dir_all(&root).ok();
     Ok(())

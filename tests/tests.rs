@@ -53,5 +53,5 @@ mod render;
 #[cfg(feature = "viewer")]
 mod viewer;
 
-// Module dependency rules from STYLE.md, enforced by reading the sources.
+// The dependency rules of ARCHITECTURE.md, enforced by reading the sources.
 mod architecture;

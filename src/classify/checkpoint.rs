@@ -13,10 +13,11 @@ use std::path::{Path, PathBuf};
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::train::predict;
+use super::model::predict;
 use super::{Classifier, ClassifyConfig, ClassifyError, Evaluation, Result};
 use crate::data::{ImageSet, ImageSpec, Normalize};
-use crate::rl::optim::Adam;
+use crate::nn::Adam;
+use crate::nn::checkpoint::{read_tensors, write_dir};
 use crate::util::seed::rng_from_seed;
 
 /// Version of the checkpoint layout; bumped when it changes incompatibly.
@@ -83,14 +84,14 @@ pub fn save(dir: &Path, model: &Classifier, adam: Option<&Adam>, meta: &Classifi
         tensors.extend(adam.tensors());
     }
     let json = serde_json::to_string_pretty(meta).map_err(|e| ClassifyError::config("meta", e.to_string()))?;
-    crate::rl::checkpoint::write_dir(dir, &tensors, &[("classifier.json", &json)]).map_err(ClassifyError::io(dir))
+    Ok(write_dir(dir, &tensors, &[("classifier.json", &json)])?)
 }
 
 /// Reads and checks only a checkpoint's `classifier.json` (see [`resolve`]); returns the
 /// checkpoint directory with it.
 pub fn read_meta(path: &Path) -> Result<(PathBuf, ClassifierMeta)> {
     let dir = resolve(path);
-    let bad = |reason: String| ClassifyError::Checkpoint { path: dir.clone(), reason };
+    let bad = |reason: String| ClassifyError::checkpoint(&dir, reason);
     let meta_path = dir.join("classifier.json");
     if !meta_path.exists() {
         return Err(bad("no classifier.json here (pass a `classify train` run directory or one of its best/ or last/)".into()));
@@ -120,9 +121,8 @@ pub fn read_meta(path: &Path) -> Result<(PathBuf, ClassifierMeta)> {
 /// Reads a checkpoint (see [`resolve`]) onto `device`.
 pub fn load(path: &Path, device: &Device) -> Result<Loaded> {
     let (dir, meta) = read_meta(path)?;
-    let bad = |reason: String| ClassifyError::Checkpoint { path: dir.clone(), reason };
-    let tensors =
-        candle_core::safetensors::load(dir.join("model.safetensors"), device).map_err(|e| bad(format!("model.safetensors: {e}")))?;
+    let bad = |reason: String| ClassifyError::checkpoint(&dir, reason);
+    let tensors = read_tensors(&dir, device)?;
     let c = &meta.config;
     // Any initial weights do: the checkpoint's replace them.
     let mut rng = rng_from_seed(0);

@@ -4,22 +4,19 @@
 //! report (train on synthetic, test on real or shifted renders).
 //!
 //! - [`config`]: the training config ([`ClassifyConfig`], `agents/classify-*.toml`).
-//! - [`layers`]: channels-last convolution (im2col + GEMM), batch norm, pooling.
-//! - [`kernels`]: the CPU custom ops behind them (im2col, batch norm, max pooling).
 //! - [`model`]: the two architectures ([`Classifier`]).
 //! - [`train`]: split, augmentation, Adam, early stopping, checkpoints, resume.
 //! - [`checkpoint`]: safetensors plus `classifier.json`, written atomically.
 //! - [`metrics`]: accuracy, per-class precision/recall/F1, confusion matrix.
 //! - [`report`]: the transfer report across training and test sets.
 //!
-//! Depends on candle, [`crate::data`], [`crate::util`] and `rl`'s parameter store and
-//! Adam; never on bevy, rapier, the scenes or the renderer.
+//! Layers, Adam and checkpoint directories come from [`crate::nn`]. Depends on candle,
+//! [`crate::nn`], [`crate::data`] and [`crate::util`]; never on bevy, rapier, the
+//! scenes, the renderer or the other learning modules.
 
 pub mod checkpoint;
 pub mod config;
 mod error;
-pub mod kernels;
-pub mod layers;
 pub mod metrics;
 pub mod model;
 pub mod report;

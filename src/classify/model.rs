@@ -18,10 +18,9 @@ use candle_core::{Device, Tensor, Var};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use super::layers::{BatchNorm, Conv, Dense, Pass, avg_pool2, dropout, flatten, global_avg_pool, max_pool2, relu};
 use super::{ClassifyError, Result};
-use crate::data::ImageSpec;
-use crate::rl::nets::ParamStore;
+use crate::data::{ImageSet, ImageSpec, Normalize, make_batch};
+use crate::nn::{BatchNorm, Conv, Dense, ParamStore, Pass, argmax, avg_pool2, dropout, flatten, global_avg_pool, max_pool2, relu};
 
 /// Which architecture to build.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,11 +62,11 @@ impl ConvBn {
         Ok(Self { conv, bn })
     }
 
-    fn forward(&self, x: &Tensor, pass: &Pass) -> Result<Tensor> {
+    fn forward(&self, x: &Tensor, pass: &Pass) -> crate::nn::Result<Tensor> {
         self.bn.forward(&self.conv.forward(x)?, pass)
     }
 
-    fn forward_relu(&self, x: &Tensor, pass: &Pass) -> Result<Tensor> {
+    fn forward_relu(&self, x: &Tensor, pass: &Pass) -> crate::nn::Result<Tensor> {
         self.bn.forward_relu(&self.conv.forward(x)?, pass)
     }
 }
@@ -82,7 +81,7 @@ struct Block {
 }
 
 impl Block {
-    fn forward(&self, x: &Tensor, pass: &Pass) -> Result<Tensor> {
+    fn forward(&self, x: &Tensor, pass: &Pass) -> crate::nn::Result<Tensor> {
         let x = if self.downsample { avg_pool2(x)? } else { x.clone() };
         let y = self.a.forward_relu(&x, pass)?;
         let y = self.b.forward(&y, pass)?;
@@ -199,7 +198,7 @@ impl Classifier {
     }
 
     /// The penultimate-layer features, `B × F`.
-    pub fn features(&self, x: &Tensor, pass: &mut Pass) -> Result<Tensor> {
+    pub fn features(&self, x: &Tensor, pass: &mut Pass) -> crate::nn::Result<Tensor> {
         match &self.body {
             Body::Cnn { stages, hidden, dropout: p } => {
                 let mut x = x.clone();
@@ -222,7 +221,7 @@ impl Classifier {
     }
 
     /// Class logits, `B × classes`, for `B × H × W × C` inputs.
-    pub fn forward(&self, x: &Tensor, pass: &mut Pass) -> Result<Tensor> {
+    pub fn forward(&self, x: &Tensor, pass: &mut Pass) -> crate::nn::Result<Tensor> {
         self.head.forward(&self.features(x, pass)?)
     }
 
@@ -236,8 +235,27 @@ impl Classifier {
     /// Restores [`Classifier::tensors`] output, checking names and shapes.
     pub fn load(&self, tensors: &std::collections::HashMap<String, Tensor>) -> std::result::Result<(), String> {
         self.params.load(tensors, "")?;
-        crate::rl::nets::load_buffers(&self.buffers, tensors)
+        crate::nn::load_buffers(&self.buffers, tensors)
     }
+}
+
+/// Images per forward pass when only predicting.
+const EVAL_BATCH: usize = 256;
+
+/// Predicted labels for `set`'s images at `indices`, and the mean cross-entropy loss.
+pub fn predict(model: &Classifier, normalize: &Normalize, set: &ImageSet, indices: &[usize]) -> Result<(Vec<u32>, f64)> {
+    let device = model.params().device().clone();
+    let mut predicted = Vec::with_capacity(indices.len());
+    let mut loss_sum = 0.0;
+    for chunk in indices.chunks(EVAL_BATCH) {
+        let x = make_batch::<rand_chacha::ChaCha8Rng>(set, chunk, normalize, None, &device)?;
+        let logits = model.forward(&x, &mut Pass::Eval)?;
+        let labels: Vec<u32> = chunk.iter().map(|&i| set.labels()[i]).collect();
+        let y = Tensor::new(labels.as_slice(), &device)?;
+        loss_sum += f64::from(candle_nn::loss::cross_entropy(&logits, &y)?.to_scalar::<f32>()?) * chunk.len() as f64;
+        predicted.extend(argmax(&logits)?);
+    }
+    Ok((predicted, loss_sum / indices.len().max(1) as f64))
 }
 
 #[cfg(test)]

@@ -16,10 +16,10 @@ use candle_core::{Device, Tensor};
 use rand::seq::SliceRandom;
 
 use super::checkpoint::{self, ClassifierMeta, FORMAT_VERSION, Loaded};
-use super::layers::{Pass, argmax};
+use super::model::predict;
 use super::{Classifier, ClassifyConfig, ClassifyError, Result};
-use crate::data::{Augment, ImageSet, Normalize};
-use crate::rl::optim::{Adam, AdamConfig};
+use crate::data::{ImageSet, Normalize, make_batch};
+use crate::nn::{Adam, AdamConfig, Pass, argmax};
 use crate::util::metrics::MetricsWriter;
 use crate::util::seed::{derive, rng_from_seed};
 
@@ -27,9 +27,6 @@ use crate::util::seed::{derive, rng_from_seed};
 const STREAM_INIT: u64 = 0;
 const STREAM_SPLIT: u64 = 1;
 const STREAM_EPOCH: u64 = 2;
-
-/// Images per forward pass when only predicting.
-const EVAL_BATCH: usize = 256;
 
 /// What one epoch did.
 #[derive(Clone, Debug, PartialEq)]
@@ -83,39 +80,6 @@ pub struct Callbacks<'a> {
     pub on_epoch: &'a mut dyn FnMut(&EpochStats) -> ControlFlow<()>,
 }
 
-/// Builds a `B × H × W × C` input batch of `set`'s images at `indices`.
-pub fn make_batch<R: rand::Rng + ?Sized>(
-    set: &ImageSet,
-    indices: &[usize],
-    normalize: &Normalize,
-    mut augment: Option<(&Augment, &mut R)>,
-    device: &Device,
-) -> Result<Tensor> {
-    let spec = set.spec();
-    let mut data = vec![0.0f32; indices.len() * spec.len()];
-    for (&i, out) in indices.iter().zip(data.chunks_exact_mut(spec.len())) {
-        let aug = augment.as_mut().map(|(a, r)| (*a, &mut **r));
-        normalize.fill(spec, set.image(i), aug, out);
-    }
-    Ok(Tensor::from_vec(data, (indices.len(), spec.height, spec.width, spec.channels), device)?)
-}
-
-/// Predicted labels for `set`'s images at `indices`, and the mean cross-entropy loss.
-pub fn predict(model: &Classifier, normalize: &Normalize, set: &ImageSet, indices: &[usize]) -> Result<(Vec<u32>, f64)> {
-    let device = model.params().device().clone();
-    let mut predicted = Vec::with_capacity(indices.len());
-    let mut loss_sum = 0.0;
-    for chunk in indices.chunks(EVAL_BATCH) {
-        let x = make_batch::<rand_chacha::ChaCha8Rng>(set, chunk, normalize, None, &device)?;
-        let logits = model.forward(&x, &mut Pass::Eval)?;
-        let labels: Vec<u32> = chunk.iter().map(|&i| set.labels()[i]).collect();
-        let y = Tensor::new(labels.as_slice(), &device)?;
-        loss_sum += f64::from(candle_nn::loss::cross_entropy(&logits, &y)?.to_scalar::<f32>()?) * chunk.len() as f64;
-        predicted.extend(argmax(&logits)?);
-    }
-    Ok((predicted, loss_sum / indices.len().max(1) as f64))
-}
-
 /// Learning rate at optimiser step `step` of `total`: cosine decay from `peak` to 0.
 fn cosine_lr(peak: f64, step: u64, total: u64) -> f64 {
     let t = step as f64 / total.max(1) as f64;
@@ -135,10 +99,10 @@ pub fn train(
     config.validate()?;
     let (last_dir, best_dir) = (run_dir.join("last"), run_dir.join("best"));
     if !resume && last_dir.exists() {
-        return Err(ClassifyError::Checkpoint {
-            path: run_dir.to_owned(),
-            reason: "already holds a classifier run; pass --resume to continue it, or another output directory".into(),
-        });
+        return Err(ClassifyError::checkpoint(
+            run_dir,
+            "already holds a classifier run; pass --resume to continue it, or another output directory",
+        ));
     }
     let (train_idx, val_idx) = data.stratified_split(config.val_fraction, derive(config.seed, STREAM_SPLIT, 0));
     if train_idx.len() < 2 {
@@ -156,16 +120,16 @@ pub fn train(
     let mut best: Option<(usize, Option<f64>, f64)> = None;
     if resume {
         if !last_dir.join("classifier.json").exists() {
-            return Err(ClassifyError::Checkpoint { path: run_dir.to_owned(), reason: "has no last/ checkpoint to resume".into() });
+            return Err(ClassifyError::checkpoint(run_dir, "has no last/ checkpoint to resume"));
         }
         let Loaded { model: m, meta, tensors, .. } = checkpoint::load(&last_dir, device)?;
         // Only the length of the run may change on resume.
         let same_config = ClassifyConfig { epochs: config.epochs, patience: config.patience, ..meta.config.clone() } == *config;
         if meta.classes != data.classes() || meta.spec != data.spec() || !same_config {
-            return Err(ClassifyError::Checkpoint {
-                path: last_dir,
-                reason: "was trained with other classes, image spec or config (only epochs and patience may change on resume)".into(),
-            });
+            return Err(ClassifyError::checkpoint(
+                last_dir,
+                "was trained with other classes, image spec or config (only epochs and patience may change on resume)",
+            ));
         }
         model = m;
         moments = Some((tensors, meta.optimizer_steps));
@@ -183,7 +147,7 @@ pub fn train(
     }
     let mut adam = Adam::new(model.params(), AdamConfig { eps: 1e-8, ..AdamConfig::default() })?;
     if let Some((tensors, steps)) = moments {
-        adam.load(&tensors, steps).map_err(|reason| ClassifyError::Checkpoint { path: last_dir.clone(), reason })?;
+        adam.load(&tensors, steps).map_err(|reason| ClassifyError::checkpoint(&last_dir, reason))?;
     }
     // Rewritten on resume too, which may have changed the number of epochs.
     let config_path = run_dir.join("config.toml");

@@ -224,7 +224,7 @@ fn train_with_progress(
     let outcome = crate::classify::train(
         config,
         data,
-        &crate::rl::device("cpu")?,
+        &crate::nn::device("cpu")?,
         run_dir,
         resume,
         Callbacks { on_batch: &mut on_batch, on_epoch: &mut on_epoch },
@@ -300,7 +300,7 @@ fn run_train(args: &TrainArgs) -> anyhow::Result<()> {
 }
 
 fn run_eval(args: &EvalArgs) -> anyhow::Result<()> {
-    let device = crate::rl::device("cpu")?;
+    let device = crate::nn::device("cpu")?;
     let loaded = checkpoint::load(&args.checkpoint, &device)?;
     let data = ImageSet::open(&args.data, &SpecRequest::exactly(loaded.meta.spec))?;
     let started = std::time::Instant::now();
@@ -359,7 +359,7 @@ fn run_report(args: &ReportArgs) -> anyhow::Result<()> {
     let trains = args.trains.iter().map(|s| open_named(s, "train", &mut request)).collect::<anyhow::Result<Vec<_>>>()?;
     let tests = args.tests.iter().map(|s| open_named(s, "test", &mut request)).collect::<anyhow::Result<Vec<_>>>()?;
     let quiet = args.options.quiet;
-    let report = transfer(&config, &trains, &tests, &crate::rl::device("cpu")?, &args.out, &mut |name, set, run_dir| {
+    let report = transfer(&config, &trains, &tests, &crate::nn::device("cpu")?, &args.out, &mut |name, set, run_dir| {
         if !quiet {
             eprintln!("training on '{name}': {} images as {} → {}", set.len(), set.spec(), run_dir.display());
         }

@@ -63,7 +63,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         bail!("--episodes must be at least 1");
     }
     let num_envs = args.num_envs.clamp(1, args.episodes);
-    let device = crate::rl::device(&args.device)?;
+    let device = crate::nn::device(&args.device)?;
     let (env, agents, ckpt) = match (&args.run, args.baseline) {
         (Some(run), _) => {
             let ckpt = checkpoint::load(run, &device)?;

@@ -8,10 +8,14 @@ use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
-use crate::data::{ImageSet, ImageSpec, SpecRequest};
-use crate::generative::fid::{Extractor, FeatureStats, frechet_distance};
+use candle_core::{Device, Tensor};
+
+use crate::classify::checkpoint::Loaded;
+use crate::data::{ImageSet, ImageSpec, Normalize, SpecRequest};
+use crate::generative::fid::{self, FeatureExtractor, FeatureStats, frechet_distance};
 use crate::generative::train::{Callbacks, EpochStats, load, read_meta, reconstruction_grid, sample_grid};
 use crate::generative::{GanLoss, GenConfig, GenModel, sample};
+use crate::nn::Pass;
 
 use super::scenegen::SceneGenArgs;
 
@@ -312,7 +316,7 @@ fn run_train(a: &TrainArgs) -> anyhow::Result<()> {
             .unwrap_or_else(|| PathBuf::from("runs").join(format!("gen-{folder}-{}-s{}", model_name(config.model), config.seed)));
         (config, run_dir)
     };
-    let device = crate::rl::device(&a.device)?;
+    let device = crate::nn::device(&a.device)?;
     let data = open(&a.data, config.image_size, config.channels)?;
     if !a.quiet {
         eprintln!(
@@ -372,7 +376,7 @@ fn run_sample(a: &SampleArgs) -> anyhow::Result<()> {
     if a.per_class == 0 {
         bail!("--per-class must be at least 1");
     }
-    let (trainer, meta, dir) = load(&a.run, &crate::rl::device("cpu")?)?;
+    let (trainer, meta, dir) = load(&a.run, &crate::nn::device("cpu")?)?;
     let started = std::time::Instant::now();
     let n = sample::write_image_folder(&trainer.net, &meta.classes, a.per_class, a.seed, &a.out)?;
     if let Some(path) = &a.grid {
@@ -393,6 +397,26 @@ fn run_sample(a: &SampleArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A trained classifier (`classify train`) as the Fréchet distance's feature extractor:
+/// its penultimate layer in evaluation mode, on its own image spec and normalisation.
+impl FeatureExtractor for Loaded {
+    fn spec(&self) -> ImageSpec {
+        self.meta.spec
+    }
+
+    fn normalize(&self) -> &Normalize {
+        &self.meta.normalize
+    }
+
+    fn device(&self) -> Device {
+        self.model.params().device().clone()
+    }
+
+    fn embed(&self, x: &Tensor) -> crate::nn::Result<Tensor> {
+        self.model.features(x, &mut Pass::Eval)
+    }
+}
+
 /// What `gen eval` measures.
 #[derive(Debug, Serialize)]
 struct EvalReport {
@@ -410,18 +434,18 @@ struct EvalReport {
 }
 
 fn run_eval(a: &EvalArgs) -> anyhow::Result<()> {
-    let device = crate::rl::device("cpu")?;
+    let device = crate::nn::device("cpu")?;
     let (trainer, meta, dir) = load(&a.run, &device)?;
     let net = &trainer.net;
     let real = open(&a.real, meta.config.image_size, Some(meta.spec.channels))?.relabel(&meta.classes)?;
-    let extractor = Extractor::open(&a.extractor, &device)?;
+    let extractor = crate::classify::checkpoint::load(&a.extractor, &device)?;
     let per_class = a.per_class.unwrap_or_else(|| real.len().div_ceil(meta.classes.len())).max(2);
     let (images, labels) = sample::sample_bytes(net, per_class, a.seed)?;
     let spec: ImageSpec = meta.spec;
     let generated = ImageSet::from_parts(spec, meta.classes.clone(), images.concat(), labels)?;
     // The real images' features are computed once; the halves are their rows.
-    let (real_rows, dim) = extractor.features(&real)?;
-    let fid = frechet_distance(&extractor.stats(&generated)?, &FeatureStats::of(&real_rows, dim));
+    let (real_rows, dim) = fid::features(&extractor, &real)?;
+    let fid = frechet_distance(&fid::stats(&extractor, &generated)?, &FeatureStats::of(&real_rows, dim));
     let (half_a, half_b) = real.stratified_split(0.5, 0);
     let rows_of = |half: &[usize]| -> Vec<f32> { half.iter().flat_map(|&i| real_rows[i * dim..(i + 1) * dim].iter().copied()).collect() };
     let fid_real_halves = frechet_distance(&FeatureStats::of(&rows_of(&half_a), dim), &FeatureStats::of(&rows_of(&half_b), dim));
@@ -458,7 +482,7 @@ fn run_eval(a: &EvalArgs) -> anyhow::Result<()> {
 }
 
 fn run_reconstruct(a: &ReconstructArgs) -> anyhow::Result<()> {
-    let (trainer, meta, _) = load(&a.run, &crate::rl::device("cpu")?)?;
+    let (trainer, meta, _) = load(&a.run, &crate::nn::device("cpu")?)?;
     if meta.config.model != GenModel::Vae {
         bail!("{} is a GAN; only a VAE reconstructs images", a.run.display());
     }

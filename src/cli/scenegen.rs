@@ -63,7 +63,7 @@ fn train_or_load(a: &SceneGenArgs, out: &Path, data: &ImageSet, what: &str) -> a
         seed: a.seed,
         ..GenConfig::for_model(GenModel::Vae)
     };
-    let device = crate::rl::device(&a.device)?;
+    let device = crate::nn::device(&a.device)?;
     let model_dir = out.join("model");
     if !a.resample && model_dir.join("checkpoint").exists() {
         bail!("{} already holds a {what} model; pass --resample to sample from it again, or choose another --out", out.display());

@@ -53,7 +53,7 @@ pub struct TrainArgs {
 
 /// Runs `synthgym train`.
 pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
-    let device = crate::rl::device(&args.device)?;
+    let device = crate::nn::device(&args.device)?;
     let (config, run_dir, resume) = match &args.resume {
         Some(dir) => {
             let ckpt = checkpoint::load(dir, &device)?;

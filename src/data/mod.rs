@@ -7,13 +7,16 @@
 //! grayscale or colour PNGs of any bit depth and size, converted to one
 //! [`ImageSpec`] (channels and size) chosen by the caller or from the data.
 //!
-//! Depends on `png`, `rand` and [`crate::util`] only: no engine, no candle.
+//! Depends on `png`, `rand`, [`crate::util`] and, for [`batch`], candle's tensors only:
+//! no engine, no network.
 
 pub mod augment;
+pub mod batch;
 mod error;
 pub mod imagefolder;
 pub mod png;
 
 pub use augment::{Augment, Normalize};
+pub use batch::make_batch;
 pub use error::DataError;
 pub use imagefolder::{ImageSet, ImageSpec, SpecRequest};

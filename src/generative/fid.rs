@@ -6,15 +6,10 @@
 //! hidden layer, after ReLU, in evaluation mode), so the distance measures what that
 //! classifier can tell apart. Distances are comparable only under the same extractor.
 
-use std::path::Path;
-
-use candle_core::Device;
+use candle_core::{Device, Tensor};
 
 use super::Result;
-use crate::classify::checkpoint::{self, Loaded};
-use crate::classify::layers::Pass;
-use crate::classify::train::make_batch;
-use crate::data::{ImageSet, ImageSpec};
+use crate::data::{ImageSet, ImageSpec, Normalize, make_batch};
 
 /// Mean and covariance of a set of feature vectors.
 #[derive(Clone, Debug, PartialEq)]
@@ -159,52 +154,50 @@ pub fn frechet_distance(a: &FeatureStats, b: &FeatureStats) -> f64 {
     (mean_term + trace(&a.cov) + trace(&b.cov) - 2.0 * cross).max(0.0)
 }
 
-/// A trained classifier used as the feature extractor.
-pub struct Extractor {
-    loaded: Loaded,
+/// What the Fréchet distance needs of a feature extractor: the images it takes and
+/// its embedding of a batch of them. A trained classifier is one (the CLI adapts
+/// `classify`'s checkpoints to it); this module never depends on `classify` itself.
+pub trait FeatureExtractor {
+    /// The image shape it takes.
+    fn spec(&self) -> ImageSpec;
+    /// How its input pixels are scaled.
+    fn normalize(&self) -> &Normalize;
+    /// The device its weights live on.
+    fn device(&self) -> Device;
+    /// Feature rows (`B × F`) of a `B × H × W × C` input batch, in evaluation mode.
+    fn embed(&self, x: &Tensor) -> crate::nn::Result<Tensor>;
 }
 
-impl Extractor {
-    /// Reads a `classify train` run (or checkpoint) at `path`.
-    pub fn open(path: &Path, device: &Device) -> Result<Extractor> {
-        Ok(Extractor { loaded: checkpoint::load(path, device)? })
+/// Feature vectors of every image of `set` (converted to the extractor's spec),
+/// concatenated; and their dimension.
+pub fn features(extractor: &dyn FeatureExtractor, set: &ImageSet) -> Result<(Vec<f32>, usize)> {
+    let spec = extractor.spec();
+    let set = if set.spec() == spec {
+        set.clone()
+    } else {
+        let from = set.spec();
+        let pixels: Vec<u8> = (0..set.len())
+            .flat_map(|i| crate::data::imagefolder::convert(from.width, from.height, from.channels, set.image(i), spec))
+            .collect();
+        ImageSet::from_parts(spec, set.classes().to_vec(), pixels, set.labels().to_vec())?
+    };
+    let device = extractor.device();
+    let mut out = Vec::new();
+    let mut dim = 0;
+    let all: Vec<usize> = (0..set.len()).collect();
+    for chunk in all.chunks(256) {
+        let x = make_batch::<rand_chacha::ChaCha8Rng>(&set, chunk, extractor.normalize(), None, &device)?;
+        let f = extractor.embed(&x)?;
+        dim = f.dim(1)?;
+        out.extend(f.flatten_all()?.to_vec1::<f32>()?);
     }
+    Ok((out, dim))
+}
 
-    /// The image shape the classifier takes.
-    pub fn spec(&self) -> ImageSpec {
-        self.loaded.meta.spec
-    }
-
-    /// Feature vectors of every image of `set` (converted to the classifier's spec), concatenated; and their dimension.
-    pub fn features(&self, set: &ImageSet) -> Result<(Vec<f32>, usize)> {
-        let spec = self.spec();
-        let set = if set.spec() == spec {
-            set.clone()
-        } else {
-            let from = set.spec();
-            let pixels: Vec<u8> = (0..set.len())
-                .flat_map(|i| crate::data::imagefolder::convert(from.width, from.height, from.channels, set.image(i), spec))
-                .collect();
-            ImageSet::from_parts(spec, set.classes().to_vec(), pixels, set.labels().to_vec())?
-        };
-        let device = self.loaded.model.params().device().clone();
-        let mut out = Vec::new();
-        let mut dim = 0;
-        let all: Vec<usize> = (0..set.len()).collect();
-        for chunk in all.chunks(256) {
-            let x = make_batch::<rand_chacha::ChaCha8Rng>(&set, chunk, &self.loaded.meta.normalize, None, &device)?;
-            let f = self.loaded.model.features(&x, &mut Pass::Eval)?;
-            dim = f.dim(1)?;
-            out.extend(f.flatten_all()?.to_vec1::<f32>()?);
-        }
-        Ok((out, dim))
-    }
-
-    /// Feature statistics of `set`.
-    pub fn stats(&self, set: &ImageSet) -> Result<FeatureStats> {
-        let (rows, dim) = self.features(set)?;
-        Ok(FeatureStats::of(&rows, dim))
-    }
+/// Feature statistics of `set`.
+pub fn stats(extractor: &dyn FeatureExtractor, set: &ImageSet) -> Result<FeatureStats> {
+    let (rows, dim) = features(extractor, set)?;
+    Ok(FeatureStats::of(&rows, dim))
 }
 
 #[cfg(test)]

@@ -4,17 +4,18 @@
 //!
 //! - [`config`]: the training config ([`GenConfig`], `agents/gen-*.toml`).
 //! - [`nets`]: decoder/generator, encoder, and the spectrally normalised projection
-//!   discriminator (channels-last, on `classify`'s layers).
+//!   discriminator (channels-last, on [`crate::nn`]'s layers).
 //! - [`model`]: [`GenNet`], the two models' losses and sampling.
 //! - [`train`]: the training loop, sample grids per epoch, checkpoints with optimiser
 //!   state, exact resume.
 //! - [`sample`]: samples written as an ImageFolder (one folder per class).
-//! - [`fid`]: the Fréchet distance in the feature space of a classifier the project trains.
+//! - [`fid`]: the Fréchet distance in the feature space of any [`fid::FeatureExtractor`]
+//!   (the CLI plugs in a classifier the project trains).
 //! - [`layout`], [`traffic`]: scene layouts (warehouse floor plans, highway traffic) as
 //!   small images for the VAE, read back from samples and checked for validity.
 //!
-//! Depends on candle, [`crate::data`], [`crate::classify`] (layers, feature extractor)
-//! and `rl`'s parameter store and Adam; never on bevy, rapier, the scenes or the renderer.
+//! Depends on candle, [`crate::nn`], [`crate::data`] and [`crate::util`]; never on bevy,
+//! rapier, the scenes, the renderer or the other learning modules.
 
 pub mod config;
 mod error;

@@ -9,9 +9,8 @@ use rand::Rng;
 use super::Result;
 use super::config::{GanLoss, GenConfig, GenModel};
 use super::nets::{Decoder, Discriminator, Encoder, normal, one_hot};
-use crate::classify::layers::Pass;
 use crate::data::ImageSpec;
-use crate::rl::nets::ParamStore;
+use crate::nn::{ParamStore, Pass};
 
 /// A class-conditional VAE or GAN for images of one spec.
 pub struct GenNet {
@@ -175,7 +174,7 @@ impl GenNet {
         }
         self.gen_params.load(tensors, "")?;
         self.disc_params.load(tensors, "")?;
-        crate::rl::nets::load_buffers(&self.buffers, tensors)
+        crate::nn::load_buffers(&self.buffers, tensors)
     }
 }
 

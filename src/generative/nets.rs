@@ -1,7 +1,7 @@
 //! The networks: a decoder that upsamples a latent code and a class into an image (the
 //! GAN's generator and the VAE's decoder), the VAE's encoder, and the GAN's projection
 //! discriminator with spectrally normalised weights. All channels-last
-//! (`B × H × W × C`), built from `classify`'s layers.
+//! (`B × H × W × C`), built from [`crate::nn`]'s layers.
 //!
 //! Resolutions halve from the image side down to 4 × 4; a level `l` halvings below
 //! the image has `min(width · 2^l, 8 · width)` channels (DCGAN's schedule).
@@ -10,9 +10,9 @@ use candle_core::{D, DType, Tensor, Var};
 use rand::Rng;
 
 use super::Result;
-use crate::classify::layers::{BatchNorm, Conv, Dense, Pass, avg_pool2, conv_same, kaiming};
 use crate::data::ImageSpec;
-use crate::rl::nets::ParamStore;
+use crate::nn::init::{kaiming, standard_normal};
+use crate::nn::{BatchNorm, Conv, Dense, ParamStore, Pass, avg_pool2, conv_same};
 
 /// Channels at `level` halvings below the image side.
 pub fn level_channels(width: usize, level: usize) -> usize {
@@ -301,7 +301,7 @@ impl Discriminator {
 
 /// Standard normal draws, `rows × cols`, from `rng`.
 pub fn normal<R: Rng + ?Sized>(rows: usize, cols: usize, rng: &mut R, device: &candle_core::Device) -> Result<Tensor> {
-    let data: Vec<f32> = (0..rows * cols).map(|_| crate::rl::nets::standard_normal(rng) as f32).collect();
+    let data: Vec<f32> = (0..rows * cols).map(|_| standard_normal(rng) as f32).collect();
     Ok(Tensor::from_vec(data, (rows, cols), device)?.to_dtype(DType::F32)?)
 }
 

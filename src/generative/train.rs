@@ -16,10 +16,9 @@ use serde::{Deserialize, Serialize};
 use super::config::{GenConfig, GenModel};
 use super::model::{GenNet, StepLosses};
 use super::{GenError, Result};
-use crate::classify::layers::Pass;
-use crate::classify::train::make_batch;
-use crate::data::{ImageSet, ImageSpec, Normalize};
-use crate::rl::optim::{Adam, AdamConfig};
+use crate::data::{ImageSet, ImageSpec, Normalize, make_batch};
+use crate::nn::checkpoint::{read_tensors, write_dir};
+use crate::nn::{Adam, AdamConfig, Pass};
 use crate::util::metrics::MetricsWriter;
 use crate::util::seed::{derive, rng_from_seed};
 
@@ -161,7 +160,7 @@ impl Trainer {
 /// Writes `trainer` with `meta` to `dir` (`model.safetensors`, `gen.json`), atomically.
 pub fn save(dir: &Path, trainer: &Trainer, meta: &GenMeta) -> Result<()> {
     let json = serde_json::to_string_pretty(meta).map_err(|e| GenError::config("meta", e.to_string()))?;
-    crate::rl::checkpoint::write_dir(dir, &trainer.tensors(), &[("gen.json", &json)]).map_err(GenError::io(dir))
+    Ok(write_dir(dir, &trainer.tensors(), &[("gen.json", &json)])?)
 }
 
 /// The checkpoint directory of `path`: a checkpoint, or a run holding `checkpoint/`.
@@ -172,7 +171,7 @@ pub fn resolve(path: &Path) -> PathBuf {
 /// Reads `gen.json` of the checkpoint at `path` (see [`resolve`]).
 pub fn read_meta(path: &Path) -> Result<(PathBuf, GenMeta)> {
     let dir = resolve(path);
-    let bad = |reason: String| GenError::Checkpoint { path: dir.clone(), reason };
+    let bad = |reason: String| GenError::checkpoint(&dir, reason);
     let meta_path = dir.join("gen.json");
     let text = std::fs::read_to_string(&meta_path)
         .map_err(|e| bad(format!("no readable gen.json ({e}); pass a `gen train` run directory or its checkpoint/")))?;
@@ -193,9 +192,8 @@ pub fn read_meta(path: &Path) -> Result<(PathBuf, GenMeta)> {
 /// A trained model read from a checkpoint (see [`resolve`]), with its optimiser state.
 pub fn load(path: &Path, device: &Device) -> Result<(Trainer, GenMeta, PathBuf)> {
     let (dir, meta) = read_meta(path)?;
-    let bad = |reason: String| GenError::Checkpoint { path: dir.clone(), reason };
-    let tensors =
-        candle_core::safetensors::load(dir.join("model.safetensors"), device).map_err(|e| bad(format!("model.safetensors: {e}")))?;
+    let bad = |reason: String| GenError::checkpoint(&dir, reason);
+    let tensors = read_tensors(&dir, device)?;
     let net = GenNet::new(&meta.config, meta.spec, meta.classes.len(), device, &mut rng_from_seed(0))?;
     net.load(&tensors).map_err(|e| bad(format!("model.safetensors: {e}")))?;
     let mut trainer = Trainer::new(net)?;
@@ -287,10 +285,7 @@ pub fn train(
     let (mut trainer, mut meta) = if resume {
         let (trainer, meta, _) = load(&checkpoint, device)?;
         if meta.classes != data.classes() || meta.spec != spec {
-            return Err(GenError::Checkpoint {
-                path: checkpoint,
-                reason: "the data's classes or image shape differ from the run's".into(),
-            });
+            return Err(GenError::checkpoint(checkpoint, "the data's classes or image shape differ from the run's"));
         }
         let mut meta = meta;
         meta.config.epochs = config.epochs;

@@ -17,7 +17,12 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::config::{Algo, TrainConfig};
+use super::normalize::ObsNormalizer;
 use super::{Result, RlError};
+use crate::nn::{
+    ParamStore,
+    checkpoint::{read_tensors, write_dir},
+};
 
 /// Counters and RNG state saved with the tensors.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -53,7 +58,7 @@ pub fn rng_state(rng: &ChaCha8Rng) -> (String, u64, String) {
 
 /// Rebuilds an RNG from [`rng_state`] output.
 pub fn restore_rng(seed_hex: &str, stream: u64, word_pos: &str, path: &Path) -> Result<ChaCha8Rng> {
-    let bad = |reason: String| RlError::Checkpoint { path: path.to_owned(), reason };
+    let bad = |reason: String| RlError::checkpoint(path, reason);
     let digits = seed_hex.as_bytes();
     if digits.len() != 64 || !seed_hex.is_ascii() {
         return Err(bad(format!("rng_seed must be 64 hex digits, got '{seed_hex}'")));
@@ -74,30 +79,25 @@ pub fn restore_rng(seed_hex: &str, stream: u64, word_pos: &str, path: &Path) -> 
 pub fn save(dir: &Path, tensors: &HashMap<String, Tensor>, state: &TrainState, config: &TrainConfig) -> Result<()> {
     let state_text = toml::to_string(state).map_err(|e| RlError::config("state", e.to_string()))?;
     let config_text = config.to_toml()?;
-    write_dir(dir, tensors, &[("state.toml", &state_text), ("config.toml", &config_text)]).map_err(RlError::io(dir))
+    Ok(write_dir(dir, tensors, &[("state.toml", &state_text), ("config.toml", &config_text)])?)
 }
 
-/// Writes a checkpoint directory: `tensors` (copied to the CPU) as `model.safetensors`
-/// and each `(file name, text)` beside it, every file synced, the whole directory built
-/// under a temporary name and renamed into place. The one writer of the RL, classifier
-/// and generative checkpoints.
-pub fn write_dir(dir: &Path, tensors: &HashMap<String, Tensor>, files: &[(&str, &str)]) -> std::io::Result<()> {
-    let cpu = tensors
-        .iter()
-        .map(|(k, t)| Ok((k.clone(), t.to_device(&Device::Cpu)?)))
-        .collect::<candle_core::Result<HashMap<String, Tensor>>>()
-        .map_err(std::io::Error::other)?;
-    crate::util::fs::replace_dir_atomic(dir, |tmp| {
-        let model = tmp.join("model.safetensors");
-        candle_core::safetensors::save(&cpu, &model).map_err(std::io::Error::other)?;
-        std::fs::File::open(&model)?.sync_all()?;
-        for (name, text) in files {
-            let mut file = std::fs::File::create(tmp.join(name))?;
-            std::io::Write::write_all(&mut file, text.as_bytes())?;
-            file.sync_all()?;
-        }
-        Ok(())
-    })
+/// What an agent's checkpoint holds besides the optimiser: its variables and its
+/// observation statistics (shared by the PPO and DQN agents).
+pub fn agent_tensors(params: &ParamStore, normalizer: &ObsNormalizer) -> Result<HashMap<String, Tensor>> {
+    let mut t = params.tensors();
+    t.extend(normalizer.tensors()?);
+    Ok(t)
+}
+
+/// Restores [`agent_tensors`] output.
+pub fn load_agent_tensors(
+    params: &ParamStore,
+    normalizer: &mut ObsNormalizer,
+    tensors: &HashMap<String, Tensor>,
+) -> std::result::Result<(), String> {
+    params.load(tensors, "")?;
+    normalizer.load(tensors)
 }
 
 /// A loaded checkpoint.
@@ -122,12 +122,11 @@ pub fn resolve(path: &Path) -> PathBuf {
 /// Reads a checkpoint (see [`resolve`]) with its tensors on `device`.
 pub fn load(path: &Path, device: &Device) -> Result<Checkpoint> {
     let dir = resolve(path);
-    let bad = |reason: String| RlError::Checkpoint { path: dir.clone(), reason };
+    let bad = |reason: String| RlError::checkpoint(&dir, reason);
     if !dir.join("model.safetensors").exists() {
         return Err(bad("no model.safetensors here (pass a run directory or its checkpoint/ directory)".into()));
     }
-    let tensors =
-        candle_core::safetensors::load(dir.join("model.safetensors"), device).map_err(|e| bad(format!("model.safetensors: {e}")))?;
+    let tensors = read_tensors(&dir, device)?;
     let state_path = dir.join("state.toml");
     let state_text = std::fs::read_to_string(&state_path).map_err(RlError::io(&state_path))?;
     let state: TrainState = toml::from_str(&state_text).map_err(|e| bad(format!("state.toml: {}", e.to_string().trim_end())))?;

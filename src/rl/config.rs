@@ -16,8 +16,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::nets::Activation;
 use super::{Result, RlError};
+use crate::nn::Activation;
 
 /// Which algorithm trains the agent.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -18,10 +18,10 @@
 use candle_core::{D, DType, Tensor};
 use rand::Rng;
 
-use super::nets::standard_normal;
 use super::{Result, RlError};
 use crate::env::Space;
 use crate::env::vector::ActionBuffer;
+use crate::nn::init::standard_normal;
 
 const LOG_SQRT_2PI: f32 = 0.918_938_5;
 

@@ -14,14 +14,14 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::batch::{AgentBatch, Episode};
+use super::checkpoint::{agent_tensors, load_agent_tensors};
 use super::config::{DqnConfig, NetConfig};
 use super::distributions::argmax;
-use super::nets::{Mlp, ParamStore, agent_tensors, load_agent_tensors};
 use super::normalize::ObsNormalizer;
-use super::optim::{Adam, AdamConfig};
 use super::{Result, RlError};
 use crate::env::vector::ActionBuffer;
 use crate::env::{EnvError, Policy, Space};
+use crate::nn::{Adam, AdamConfig, Mlp, ParamStore};
 
 /// A Q-network over a `Discrete` action space.
 #[derive(Debug)]
@@ -318,7 +318,7 @@ impl Dqn {
 
     /// Copies the online network into the target network (after loading a checkpoint).
     pub fn sync_target(&mut self) -> Result<()> {
-        self.target.params.copy_from(&self.q.params)
+        Ok(self.target.params.copy_from(&self.q.params)?)
     }
 
     /// ε at the current step: linear from the initial to the final value over

@@ -23,14 +23,14 @@ use rand_chacha::ChaCha8Rng;
 
 use super::batch::{AgentBatch, Episode};
 use super::buffer::RolloutBuffer;
+use super::checkpoint::{agent_tensors, load_agent_tensors};
 use super::config::{NetConfig, PpoConfig};
 use super::distributions::PolicyHead;
-use super::nets::{Mlp, ParamStore, agent_tensors, load_agent_tensors};
 use super::normalize::ObsNormalizer;
-use super::optim::{Adam, AdamConfig};
 use super::{Result, RlError};
 use crate::env::vector::ActionBuffer;
 use crate::env::{EnvError, Policy, Space};
+use crate::nn::{Adam, AdamConfig, Mlp, ParamStore};
 
 /// The PPO networks: actor, critic, the Gaussian `log_std` if any, and the observation
 /// normaliser. This is what a checkpoint holds and what evaluation runs.

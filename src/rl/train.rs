@@ -138,7 +138,7 @@ impl Learner {
 
     /// Restores networks, optimiser, counters and RNG from `ckpt`.
     fn restore(&mut self, ckpt: &Checkpoint) -> Result<()> {
-        let bad = |reason: String| RlError::Checkpoint { path: ckpt.dir.clone(), reason };
+        let bad = |reason: String| RlError::checkpoint(&ckpt.dir, reason);
         let st = &ckpt.state;
         let rng = checkpoint::restore_rng(&st.rng_seed, st.rng_stream, &st.rng_word_pos, &ckpt.dir)?;
         match self {

@@ -7,7 +7,8 @@
 //! reduce over the strided, non-innermost dimensions) and another 12% in broadcast
 //! arithmetic, against 23% in the matrix products. Here each is one or two passes over
 //! contiguous rows with per-channel accumulators. Only the CPU runs these; other
-//! devices use the generic tensor-op versions in [`super::layers`].
+//! devices use the generic tensor-op versions in the layers ([`super::BatchNorm`],
+//! [`super::max_pool2`], [`super::conv_same`]).
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Shape, Tensor, bail};
 

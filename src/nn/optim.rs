@@ -11,8 +11,7 @@ use std::collections::HashMap;
 use candle_core::{DType, Tensor, Var, backprop::GradStore};
 use serde::{Deserialize, Serialize};
 
-use super::Result;
-use super::nets::ParamStore;
+use super::{ParamStore, Result};
 
 /// Adam's hyper-parameters other than the learning rate, which changes per update.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
