@@ -54,7 +54,7 @@ pub mod sim;
 pub mod snapshot;
 pub mod util;
 
-/// Compiles and runs the README's Rust example as a doctest, so it stays true.
+/// Compiles and runs the Rust example of docs/library.md as a doctest, so it stays true.
 #[cfg(doctest)]
-#[doc = include_str!("../README.md")]
-pub struct ReadmeDoctests;
+#[doc = include_str!("../docs/library.md")]
+pub struct LibraryDocDoctests;

@@ -158,49 +158,153 @@ fn sources() -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Which files each file imports: every `crate::a::b…` or `super::…` path outside its
-/// tests, resolved to the longest module path that is a file. A file's own ancestors
-/// and descendants do not count (a `mod.rs` lists its children, and children use its
-/// `Result`); an edge between siblings or across modules does.
+/// A file's code: its text before `#[cfg(test)]`, comments removed.
+fn code_of(text: &str) -> String {
+    let code = text.split("#[cfg(test)]").next().unwrap_or("");
+    code.lines().map(|line| line.split("//").next().unwrap_or("")).collect::<Vec<_>>().join("\n")
+}
+
+/// The paths of the use tree (or plain path) at the start of `s`: `a::b::{c, d::{e, self}}`
+/// gives `a::b::c`, `a::b::d::e` and `a::b::d`. Returns them and the bytes read.
+fn use_tree(s: &str, prefix: &[String]) -> (Vec<Vec<String>>, usize) {
+    let bytes = s.as_bytes();
+    let mut pos = 0;
+    let skip_ws = |pos: &mut usize| {
+        while *pos < bytes.len() && bytes[*pos].is_ascii_whitespace() {
+            *pos += 1;
+        }
+    };
+    let mut path = prefix.to_vec();
+    loop {
+        skip_ws(&mut pos);
+        if pos < bytes.len() && bytes[pos] == b'{' {
+            pos += 1;
+            let mut out = Vec::new();
+            loop {
+                skip_ws(&mut pos);
+                if pos >= bytes.len() || bytes[pos] == b'}' {
+                    return (out, (pos + 1).min(bytes.len()));
+                }
+                let (paths, used) = use_tree(&s[pos..], &path);
+                out.extend(paths);
+                pos += used.max(1);
+                skip_ws(&mut pos);
+                if pos < bytes.len() && bytes[pos] == b',' {
+                    pos += 1;
+                }
+            }
+        }
+        let start = pos;
+        while pos < bytes.len() && (bytes[pos].is_ascii_alphanumeric() || bytes[pos] == b'_') {
+            pos += 1;
+        }
+        if pos == start {
+            return (if path.len() > prefix.len() { vec![path] } else { Vec::new() }, pos);
+        }
+        match &s[start..pos] {
+            "self" if path.len() > prefix.len() || !prefix.is_empty() => {}
+            segment => path.push(segment.to_owned()),
+        }
+        if s[pos..].starts_with("::") {
+            pos += 2;
+            continue;
+        }
+        // `path as alias`: the alias names nothing new.
+        let mut after = pos;
+        skip_ws(&mut after);
+        if s[after..].starts_with("as") && s[after + 2..].starts_with(|c: char| c.is_whitespace()) {
+            pos = after + 2;
+            skip_ws(&mut pos);
+            while pos < bytes.len() && (bytes[pos].is_ascii_alphanumeric() || bytes[pos] == b'_') {
+                pos += 1;
+            }
+        }
+        return (vec![path], pos);
+    }
+}
+
+/// Every `crate::…`, `super::…` and `self::…` path (use trees expanded) in `code`.
+fn paths_in(code: &str) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    for root in ["crate::", "super::", "self::"] {
+        for (start, _) in code.match_indices(root) {
+            let before = code[..start].chars().next_back();
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':' || c == '$') {
+                continue; // a later segment (`super::super::`), or a macro's `$crate::`
+            }
+            out.extend(use_tree(&code[start..], &[]).0);
+        }
+    }
+    out
+}
+
+/// `segments` made absolute from the module `node` (`super` and `self` resolved).
+fn absolute(node: &str, segments: &[String]) -> Vec<String> {
+    // `super` is the parent of the file's own module (`a/b.rs` and `a/b/mod.rs` are both `a::b`).
+    let mut full: Vec<String> = if node == "lib" || node == "main" { Vec::new() } else { node.split('/').map(String::from).collect() };
+    let mut rest = segments;
+    match rest.first().map(String::as_str) {
+        Some("crate") => {
+            full.clear();
+            rest = &rest[1..];
+        }
+        Some("self") => rest = &rest[1..],
+        _ => {}
+    }
+    while rest.first().map(String::as_str) == Some("super") {
+        full.pop();
+        rest = &rest[1..];
+    }
+    full.extend(rest.iter().cloned());
+    full
+}
+
+/// What each file re-exports: `pub use model::Classifier;` in `classify` maps
+/// (`classify`, `Classifier`) to `classify::model::Classifier`.
+fn reexports(files: &BTreeMap<String, String>) -> BTreeMap<(String, String), Vec<String>> {
+    let mut out = BTreeMap::new();
+    for (node, text) in files {
+        let code = code_of(text);
+        for (start, _) in code.match_indices("pub use ") {
+            for path in use_tree(&code[start + "pub use ".len()..], &[]).0 {
+                let first = path.first().map(String::as_str).unwrap_or("");
+                let relative = ["crate", "super", "self"].contains(&first) || files.contains_key(&format!("{node}/{first}"));
+                if let (true, Some(name)) = (relative, path.last()) {
+                    out.insert((node.clone(), name.clone()), absolute(node, &path));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The file a path names: the longest prefix that is a file, followed through re-exports.
+fn resolve(mut full: Vec<String>, files: &BTreeMap<String, String>, reexports: &BTreeMap<(String, String), Vec<String>>) -> Option<String> {
+    for _ in 0..8 {
+        let k = (1..=full.len()).rev().find(|&k| files.contains_key(&full[..k].join("/")))?;
+        let node = full[..k].join("/");
+        match full.get(k).and_then(|name| reexports.get(&(node.clone(), name.clone()))) {
+            Some(target) if target != &full[..=k] => full = target.iter().chain(&full[k + 1..]).cloned().collect(),
+            _ => return Some(node),
+        }
+    }
+    None
+}
+
+/// Which files each file imports: every `crate::…`, `super::…` and `self::…` path outside
+/// its tests (use groups expanded, re-exports followed to the file that defines the item).
+/// A file's own ancestors and descendants do not count (a `mod.rs` lists its children, and
+/// children use its `Result`); an edge between siblings or across modules does.
 fn import_graph(files: &BTreeMap<String, String>) -> BTreeMap<String, BTreeSet<String>> {
+    let reexports = reexports(files);
     let mut graph = BTreeMap::new();
     for (node, text) in files {
-        let is_dir_module = files.keys().any(|k| k.starts_with(&format!("{node}/")));
-        let base: Vec<&str> = if node == "lib" {
-            Vec::new()
-        } else if is_dir_module {
-            node.split('/').collect()
-        } else {
-            node.split('/').rev().skip(1).collect::<Vec<_>>().into_iter().rev().collect()
-        };
         let mut edges = BTreeSet::new();
-        let code = text.split("#[cfg(test)]").next().unwrap_or("");
-        for line in code.lines() {
-            let line = line.split("//").next().unwrap_or("");
-            for (start, _) in line.match_indices("crate::").chain(line.match_indices("super::")) {
-                if start > 0 && line[..start].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == ':') {
-                    continue; // `synthgym::crate…` never occurs; `super::super::` is read from its first `super`
-                }
-                let path: String = line[start..].chars().take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':').collect();
-                let mut segments: Vec<&str> = path.split("::").filter(|s| !s.is_empty()).collect();
-                let mut full: Vec<&str> = if segments.first() == Some(&"crate") {
-                    segments.remove(0);
-                    Vec::new()
-                } else {
-                    base.clone()
-                };
-                while segments.first() == Some(&"super") {
-                    segments.remove(0);
-                    full.pop();
-                }
-                full.extend(segments);
-                let target = (1..=full.len()).rev().map(|k| full[..k].join("/")).find(|cand| files.contains_key(cand));
-                if let Some(target) = target {
-                    let related = target == *node || node.starts_with(&format!("{target}/")) || target.starts_with(&format!("{node}/"));
-                    if !related {
-                        edges.insert(target);
-                    }
-                }
+        for path in paths_in(&code_of(text)) {
+            let Some(target) = resolve(absolute(node, &path), files, &reexports) else { continue };
+            let related = target == *node || node.starts_with(&format!("{target}/")) || target.starts_with(&format!("{node}/"));
+            if !related {
+                edges.insert(target);
             }
         }
         graph.insert(node.clone(), edges);
@@ -254,7 +358,19 @@ fn no_import_cycle_between_files_or_modules() {
     let files = sources();
     assert!(files.len() > 50, "found only {} source files", files.len());
     let graph = import_graph(&files);
-    assert!(find_cycle(&graph).is_none(), "import cycle: {}", find_cycle(&graph).unwrap_or_default().join(" -> "));
+    // Name every cycle, not just the first: drop one edge of each found and look again.
+    let (mut rest, mut cycles) = (graph.clone(), Vec::new());
+    while let Some(cycle) = find_cycle(&rest) {
+        if let (Some(from), Some(to)) = (cycle.get(cycle.len() - 2), cycle.last()) {
+            rest.entry(from.clone()).or_default().remove(to);
+        }
+        cycles.push(cycle.join(" -> "));
+    }
+    assert!(
+        cycles.is_empty(),
+        "import cycles (a file that imports one that imports it back, maybe through others):\n{}",
+        cycles.join("\n")
+    );
     // Whole modules too: collapse files into their top-level module.
     let mut modules: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (node, edges) in &graph {
@@ -268,10 +384,11 @@ fn no_import_cycle_between_files_or_modules() {
 #[test]
 fn the_cycle_finder_finds_planted_cycles() {
     let files: BTreeMap<String, String> = [
-        ("m", "pub mod a; pub mod b; pub mod c; pub use a::A;"),
+        ("m", "pub mod a; pub mod b; pub mod c; pub mod d; pub use a::A;\npub use c::{C, D as E};"),
         ("m/a", "use super::b::B; use super::Result;"),
-        ("m/b", "use crate::m::c::C;"),
+        ("m/b", "use crate::m::{\n    c::C,\n    Result,\n};"),
         ("m/c", "fn f() { super::a::g() }"),
+        ("m/d", "use super::{C, Result};"),
         ("n", "use crate::m::A;"),
     ]
     .into_iter()
@@ -279,10 +396,16 @@ fn the_cycle_finder_finds_planted_cycles() {
     .collect();
     let graph = import_graph(&files);
     assert_eq!(graph["m/a"], BTreeSet::from(["m/b".to_owned()]), "a mod.rs's Result is not an edge");
+    assert_eq!(graph["m/b"], BTreeSet::from(["m/c".to_owned()]), "a use group's paths are read");
+    assert_eq!(graph["m/d"], BTreeSet::from(["m/c".to_owned()]), "a re-export is followed to its file");
+    assert_eq!(graph["n"], BTreeSet::from(["m/a".to_owned()]));
     assert_eq!(find_cycle(&graph).map(|c| c.len()), Some(4), "a → b → c → a");
     let mut acyclic = files.clone();
     acyclic.insert("m/c".into(), "fn f() {}".into());
     assert!(find_cycle(&import_graph(&acyclic)).is_none());
+    let mut hidden = acyclic.clone();
+    hidden.insert("m/c".into(), "use super::{A as Renamed, D};".into());
+    assert!(find_cycle(&import_graph(&hidden)).is_some(), "c → a (through m's re-export of A) → b → c");
 }
 
 #[test]

@@ -1,30 +1,7 @@
 //! The [`Env`] trait and the types that travel through it.
 
-use std::fmt;
-
-use super::{EnvError, Space};
+use super::{Action, EnvError, Space};
 use crate::snapshot::Snapshot;
-
-/// An action, borrowed so that stepping allocates nothing.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Action<'a> {
-    /// For `Discrete` action spaces.
-    Discrete(i64),
-    /// For `MultiDiscrete` action spaces, one entry per component.
-    MultiDiscrete(&'a [i64]),
-    /// For `Box` action spaces, row-major.
-    Continuous(&'a [f32]),
-}
-
-impl fmt::Display for Action<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Action::Discrete(a) => write!(f, "{a}"),
-            Action::MultiDiscrete(a) => write!(f, "{a:?}"),
-            Action::Continuous(a) => write!(f, "{a:?}"),
-        }
-    }
-}
 
 /// Options for one `reset`, like Gymnasium's `options` dict: named numbers that the
 /// environment documents (CartPole reads `low` and `high`). An environment rejects

@@ -26,9 +26,9 @@ pub mod space;
 pub mod vector;
 pub mod wrappers;
 
-pub use self::core::{Action, Env, EnvExt, EpisodeStats, Info, InfoValues, ResetOptions, StepOutcome, check_action, check_obs_len};
+pub use self::core::{Env, EnvExt, EpisodeStats, Info, InfoValues, ResetOptions, StepOutcome, check_action, check_obs_len};
 pub use error::EnvError;
 pub use parallel::{ParallelBuffers, ParallelEnv};
 pub use policy::{Policy, RandomPolicy};
 pub use registry::{EnvSpec, MakeOptions, Registry};
-pub use space::{BoxSpace, Space, Value};
+pub use space::{Action, BoxSpace, Space, Value};

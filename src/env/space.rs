@@ -11,7 +11,28 @@ use std::fmt;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use super::{Action, EnvError};
+use super::EnvError;
+
+/// An action, borrowed so that stepping allocates nothing.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Action<'a> {
+    /// For `Discrete` action spaces.
+    Discrete(i64),
+    /// For `MultiDiscrete` action spaces, one entry per component.
+    MultiDiscrete(&'a [i64]),
+    /// For `Box` action spaces, row-major.
+    Continuous(&'a [f32]),
+}
+
+impl fmt::Display for Action<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::Discrete(a) => write!(f, "{a}"),
+            Action::MultiDiscrete(a) => write!(f, "{a:?}"),
+            Action::Continuous(a) => write!(f, "{a:?}"),
+        }
+    }
+}
 
 /// A set of valid observations or actions.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
