@@ -11,7 +11,11 @@
 //!   vector envs ([`env::vector`]) and a conformance checker ([`env::check`]).
 //!   It depends on no engine (no bevy, rapier or candle).
 //! - [`scenes`]: concrete environments and the registry of environment ids.
-//! - [`replay`]: the versioned episode file, recording and exact re-simulation.
+//! - [`replay`]: the versioned episode file, recording, exact re-simulation and the
+//!   viewer's playback state (`replay::player`).
+//! - `render` (feature `render`): the offscreen renderer, snapshot → pixels and labels.
+//! - `dataset` (feature `render`): the dataset writer of `synthgym generate`.
+//! - `viewer` (feature `viewer`): the replay window, a bevy plugin given its player.
 //! - [`data`]: ImageFolder datasets read into memory, splits, augmentation and batching.
 //! - [`nn`]: the one neural-network toolkit on candle (parameters, initialisers,
 //!   layers with CPU kernels, Adam, checkpoint directories) that [`rl`],
@@ -21,6 +25,8 @@
 //!   datasets, Fréchet distance in a trained classifier's feature space.
 //! - [`rl`]: PPO and DQN on candle (CPU, or CUDA with the `cuda` feature); needs only
 //!   [`env`] and [`nn`].
+//! - [`scenegen`]: VAEs over scene layouts whose checked samples become scene files
+//!   (`synthgym gen layouts|traffic`), joining [`generative`] to [`scenes`].
 //! - [`sim`]: the rapier3d physics adapter (and its bevy plugin).
 //! - [`snapshot`]: poses, shapes and classes of every object, for recorder and renderer.
 //! - [`util`]: seeding helpers shared by everything else.
@@ -42,6 +48,8 @@
 pub mod classify;
 pub mod cli;
 pub mod data;
+#[cfg(feature = "render")]
+pub mod dataset;
 pub mod env;
 pub mod generative;
 pub mod nn;
@@ -49,10 +57,13 @@ pub mod nn;
 pub mod render;
 pub mod replay;
 pub mod rl;
+pub mod scenegen;
 pub mod scenes;
 pub mod sim;
 pub mod snapshot;
 pub mod util;
+#[cfg(feature = "viewer")]
+pub mod viewer;
 
 /// Compiles and runs the Rust example of docs/library.md as a doctest, so it stays true.
 #[cfg(doctest)]

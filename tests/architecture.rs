@@ -23,18 +23,59 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// Lines of files under `src/<module>` that mention any of `crates` as a path root.
-fn violations(module: &str, crates: &[&str]) -> Vec<String> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(module);
+/// The files of `module`: `src/<module>.rs`, `src/<module>/…`.
+fn files_of<'a>(files: &'a BTreeMap<String, String>, module: &'a str) -> impl Iterator<Item = (&'a String, &'a String)> {
+    files.iter().filter(move |(node, _)| *node == module || node.starts_with(&format!("{module}/")))
+}
+
+/// Where the files of `module` depend on any of `needles`: an external crate (`bevy`,
+/// `anyhow`) by a path rooted at its name, or a part of this crate (`crate::scenes`,
+/// `crate::scenes::driving`) by any path that resolves into it, however it is written
+/// (`use crate::rl;` then `rl::…`, `super::super::rl::…`, a use group). Tests included.
+fn violations(module: &str, needles: &[&str]) -> Vec<String> {
+    violations_in(&sources(), module, needles)
+}
+
+/// [`violations`] over given sources.
+fn violations_in(files: &BTreeMap<String, String>, module: &str, needles: &[&str]) -> Vec<String> {
     let mut found = Vec::new();
-    for file in rust_files(&root) {
-        let text = fs::read_to_string(&file).unwrap_or_default();
-        for (n, line) in text.lines().enumerate() {
-            let code = line.split("//").next().unwrap_or("");
-            for krate in crates {
-                if code.contains(&format!("{krate}::")) || code.contains(&format!("extern crate {krate}")) {
-                    found.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+    for (node, text) in files_of(files, module) {
+        let code = without_comments(text);
+        for needle in needles {
+            if let Some(inner) = needle.strip_prefix("crate::") {
+                // `crate::` alone: any path out of the module.
+                let want: Vec<&str> = inner.split("::").filter(|w| !w.is_empty()).collect();
+                for path in paths_in(&code) {
+                    let full = absolute(node, &path);
+                    let hit = if want.is_empty() {
+                        full.first().is_none_or(|top| top != module)
+                    } else {
+                        full.len() >= want.len() && full.iter().zip(&want).all(|(a, w)| a == w)
+                    };
+                    if hit {
+                        found.push(format!("src/{node}: `{}` reaches {needle}", path.join("::")));
+                    }
                 }
+            } else {
+                for (n, line) in code.lines().enumerate() {
+                    if line.contains(&format!("{needle}::")) || line.contains(&format!("extern crate {needle}")) {
+                        found.push(format!("src/{node}:{}: {}", n + 1, line.trim()));
+                    }
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Lines of the files of `module` whose code contains any of `needles` verbatim.
+fn mentions(module: &str, needles: &[&str]) -> Vec<String> {
+    let files = sources();
+    let mut found = Vec::new();
+    for (node, text) in files_of(&files, module) {
+        for (n, line) in without_comments(text).lines().enumerate() {
+            if needles.iter().any(|needle| line.contains(needle)) {
+                found.push(format!("src/{node}:{}: {}", n + 1, line.trim()));
             }
         }
     }
@@ -67,6 +108,7 @@ fn nn_is_candle_alone() {
             "rapier3d",
             "anyhow",
             "crate::env",
+            "crate::snapshot",
             "crate::scenes",
             "crate::sim",
             "crate::render",
@@ -90,14 +132,17 @@ fn data_knows_no_network() {
 #[test]
 fn learning_modules_depend_on_neither_bevy_nor_rapier() {
     for module in ["rl", "generative", "classify"] {
-        let v = violations(module, &["bevy", "rapier3d", "crate::scenes", "crate::sim", "crate::render"]);
+        let v = violations(module, &["bevy", "rapier3d", "crate::scenes", "crate::sim", "crate::render", "crate::scenegen"]);
         assert!(v.is_empty(), "{v:#?}");
     }
 }
 
 #[test]
 fn scenes_never_train_and_util_stays_a_leaf() {
-    let v = violations("scenes", &["candle_core", "candle_nn", "crate::rl", "crate::cli"]);
+    let v = violations(
+        "scenes",
+        &["candle_core", "candle_nn", "crate::rl", "crate::nn", "crate::classify", "crate::generative", "crate::scenegen", "crate::cli"],
+    );
     assert!(v.is_empty(), "{v:#?}");
     let v = violations("util", &["candle_core", "bevy", "rapier3d", "crate::"]);
     assert!(v.is_empty(), "{v:#?}");
@@ -105,7 +150,24 @@ fn scenes_never_train_and_util_stays_a_leaf() {
 
 #[test]
 fn anyhow_stays_in_the_cli() {
-    for module in ["env", "scenes", "util", "rl", "render", "nn", "data", "classify", "generative", "replay", "sim"] {
+    for module in [
+        "env",
+        "scenes",
+        "util",
+        "rl",
+        "render",
+        "nn",
+        "data",
+        "classify",
+        "generative",
+        "replay",
+        "sim",
+        "dataset",
+        "viewer",
+        "scenegen",
+        "snapshot",
+        "lib",
+    ] {
         let v = violations(module, &["anyhow"]);
         assert!(v.is_empty(), "{v:#?}");
     }
@@ -114,18 +176,68 @@ fn anyhow_stays_in_the_cli() {
 #[test]
 fn bevy_rendering_stays_in_render() {
     let renderer = ["bevy::render", "bevy::pbr", "bevy::camera", "bevy::core_pipeline", "bevy::light", "crate::render"];
-    for module in ["env", "scenes", "sim", "replay", "rl", "util"] {
+    for module in ["env", "scenes", "sim", "replay", "rl", "util", "nn", "data", "classify", "generative"] {
         let v = violations(module, &renderer);
-        assert!(v.is_empty(), "{module}/ reaches the renderer (only render/ and cli/ may): {v:#?}");
+        assert!(v.is_empty(), "{module}/ reaches the renderer (only its consumers, dataset/, viewer/ and cli/, may): {v:#?}");
     }
-    let v = violations("render", &["rapier3d", "candle_core", "candle_nn", "crate::rl", "crate::cli", "crate::scenes"]);
+    let v = violations("dataset", &["bevy"]);
+    assert!(v.is_empty(), "dataset/ draws through the renderer's API, not through bevy: {v:#?}");
+    let v = violations(
+        "render",
+        &[
+            "rapier3d",
+            "candle_core",
+            "candle_nn",
+            "crate::sim",
+            "crate::scenes",
+            "crate::nn",
+            "crate::rl",
+            "crate::classify",
+            "crate::generative",
+            "crate::cli",
+        ],
+    );
     assert!(v.is_empty(), "render/ draws snapshots; it neither simulates nor trains: {v:#?}");
 }
 
 #[test]
+fn the_renderer_knows_none_of_its_consumers() {
+    let v = violations("render", &["crate::replay", "crate::dataset", "crate::viewer", "crate::cli"]);
+    assert!(
+        v.is_empty(),
+        "render/ turns snapshots into pixels and labels; recordings, datasets and windows are its consumers' business: {v:#?}"
+    );
+    let v = violations(
+        "dataset",
+        &["rapier3d", "candle_core", "candle_nn", "crate::replay", "crate::viewer", "crate::rl", "crate::cli", "crate::scenes"],
+    );
+    assert!(v.is_empty(), "dataset/ writes what the renderer draws of the scenes it is given: {v:#?}");
+    let v = violations("viewer", &["rapier3d", "candle_core", "candle_nn", "crate::rl", "crate::cli", "crate::scenes", "crate::dataset"]);
+    assert!(v.is_empty(), "viewer/ shows a player's recording; it neither simulates nor trains: {v:#?}");
+}
+
+#[test]
+fn the_cli_only_wires() {
+    // Domain pipelines live in their modules; the CLI parses, wires and prints. It reaches
+    // the scenes only through their top level (`make_env`, `registry`, `scripted_policy`,
+    // …), never into a family's internals, and never the simulator or a network layer.
+    let v = violations(
+        "cli",
+        &["crate::scenes::driving", "crate::scenes::warehouse", "crate::scenes::cartpole", "crate::sim", "rapier3d", "bevy", "candle_nn"],
+    );
+    assert!(v.is_empty(), "cli/ holds domain logic (move it to its module): {v:#?}");
+    for module in ["scenegen", "dataset"] {
+        let mut v = violations(module, &["clap", "anyhow", "crate::cli"]);
+        v.extend(mentions(module, &["println!(", "print!(", "eprintln!(", "eprint!("]));
+        assert!(v.is_empty(), "{module}/ is a library module: no argument parsing or printing: {v:#?}");
+    }
+}
+
+#[test]
 fn the_checker_finds_a_planted_violation() {
-    // Guard against a checker that can never fail: the cli module does use anyhow.
+    // Guard against a checker that can never fail: the cli module does use anyhow, and prints.
     assert!(!violations("cli", &["anyhow"]).is_empty());
+    assert!(!mentions("cli", &["eprintln!("]).is_empty());
 }
 
 #[test]
@@ -138,7 +250,7 @@ fn rapier_stays_inside_sim() {
 
 #[test]
 fn sim_touches_bevy_only_in_its_plugin() {
-    let v: Vec<String> = violations("sim", &["bevy"]).into_iter().filter(|line| !line.contains("plugin.rs")).collect();
+    let v: Vec<String> = violations("sim", &["bevy"]).into_iter().filter(|line| !line.starts_with("src/sim/plugin:")).collect();
     assert!(v.is_empty(), "{v:#?}");
 }
 
@@ -158,15 +270,58 @@ fn sources() -> BTreeMap<String, String> {
         .collect()
 }
 
-/// A file's code: its text before `#[cfg(test)]`, comments removed.
-fn code_of(text: &str) -> String {
-    let code = text.split("#[cfg(test)]").next().unwrap_or("");
-    code.lines().map(|line| line.split("//").next().unwrap_or("")).collect::<Vec<_>>().join("\n")
+/// `text` without its `//` comments (doc comments included).
+fn without_comments(text: &str) -> String {
+    text.lines().map(|line| line.split("//").next().unwrap_or("")).collect::<Vec<_>>().join("\n")
 }
 
-/// The paths of the use tree (or plain path) at the start of `s`: `a::b::{c, d::{e, self}}`
-/// gives `a::b::c`, `a::b::d::e` and `a::b::d`. Returns them and the bytes read.
-fn use_tree(s: &str, prefix: &[String]) -> (Vec<Vec<String>>, usize) {
+/// `code` without its `#[cfg(test)]` items (the item ends at the brace that closes its
+/// first `{`, or at a `;` before any), keeping what follows them.
+fn without_tests(code: &str) -> String {
+    let (mut out, mut rest) = (String::new(), code);
+    while let Some(at) = rest.find("#[cfg(test)]") {
+        out.push_str(&rest[..at]);
+        let item = &rest[at..];
+        let (open, semi) = (item.find('{'), item.find(';'));
+        let end = match (open, semi) {
+            (Some(open), semi) if semi.is_none_or(|semi| open < semi) => {
+                let mut depth = 0usize;
+                let close = item[open..].char_indices().find(|&(_, c)| {
+                    depth = if c == '{' {
+                        depth + 1
+                    } else if c == '}' {
+                        depth.saturating_sub(1)
+                    } else {
+                        depth
+                    };
+                    c == '}' && depth == 0
+                });
+                close.map_or(item.len(), |(k, _)| open + k + 1)
+            }
+            (_, Some(semi)) => semi + 1,
+            _ => item.len(),
+        };
+        rest = &item[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A file's code: comments and `#[cfg(test)]` items removed.
+fn code_of(text: &str) -> String {
+    without_tests(&without_comments(text))
+}
+
+/// One path of a use tree, and the name it brings into scope (its alias, or its last segment).
+struct UsePath {
+    path: Vec<String>,
+    name: String,
+}
+
+/// The paths of the use tree (or plain path) at the start of `s`: `a::b::{c, d::{e as f, self}}`
+/// gives `a::b::c`, `a::b::d::e` (named `f`) and `a::b::d`. Returns them and the bytes read.
+fn use_tree(s: &str, prefix: &[String]) -> (Vec<UsePath>, usize) {
+    let named = |path: Vec<String>| UsePath { name: path.last().cloned().unwrap_or_default(), path };
     let bytes = s.as_bytes();
     let mut pos = 0;
     let skip_ws = |pos: &mut usize| {
@@ -199,7 +354,7 @@ fn use_tree(s: &str, prefix: &[String]) -> (Vec<Vec<String>>, usize) {
             pos += 1;
         }
         if pos == start {
-            return (if path.len() > prefix.len() { vec![path] } else { Vec::new() }, pos);
+            return (if path.len() > prefix.len() { vec![named(path)] } else { Vec::new() }, pos);
         }
         match &s[start..pos] {
             "self" if path.len() > prefix.len() || !prefix.is_empty() => {}
@@ -209,17 +364,20 @@ fn use_tree(s: &str, prefix: &[String]) -> (Vec<Vec<String>>, usize) {
             pos += 2;
             continue;
         }
-        // `path as alias`: the alias names nothing new.
+        // `path as alias`: the same item under another name.
+        let mut use_path = named(path);
         let mut after = pos;
         skip_ws(&mut after);
         if s[after..].starts_with("as") && s[after + 2..].starts_with(|c: char| c.is_whitespace()) {
             pos = after + 2;
             skip_ws(&mut pos);
+            let alias = pos;
             while pos < bytes.len() && (bytes[pos].is_ascii_alphanumeric() || bytes[pos] == b'_') {
                 pos += 1;
             }
+            use_path.name = s[alias..pos].to_owned();
         }
-        return (vec![path], pos);
+        return (vec![use_path], pos);
     }
 }
 
@@ -232,7 +390,7 @@ fn paths_in(code: &str) -> Vec<Vec<String>> {
             if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':' || c == '$') {
                 continue; // a later segment (`super::super::`), or a macro's `$crate::`
             }
-            out.extend(use_tree(&code[start..], &[]).0);
+            out.extend(use_tree(&code[start..], &[]).0.into_iter().map(|u| u.path));
         }
     }
     out
@@ -260,17 +418,19 @@ fn absolute(node: &str, segments: &[String]) -> Vec<String> {
 }
 
 /// What each file re-exports: `pub use model::Classifier;` in `classify` maps
-/// (`classify`, `Classifier`) to `classify::model::Classifier`.
+/// (`classify`, `Classifier`) to `classify::model::Classifier` (aliases under their new
+/// name; `pub(crate) use` too).
 fn reexports(files: &BTreeMap<String, String>) -> BTreeMap<(String, String), Vec<String>> {
     let mut out = BTreeMap::new();
     for (node, text) in files {
         let code = code_of(text);
-        for (start, _) in code.match_indices("pub use ") {
-            for path in use_tree(&code[start + "pub use ".len()..], &[]).0 {
-                let first = path.first().map(String::as_str).unwrap_or("");
-                let relative = ["crate", "super", "self"].contains(&first) || files.contains_key(&format!("{node}/{first}"));
-                if let (true, Some(name)) = (relative, path.last()) {
-                    out.insert((node.clone(), name.clone()), absolute(node, &path));
+        for keyword in ["pub use ", "pub(crate) use ", "pub(super) use "] {
+            for (start, _) in code.match_indices(keyword) {
+                for UsePath { path, name } in use_tree(&code[start + keyword.len()..], &[]).0 {
+                    let first = path.first().map(String::as_str).unwrap_or("");
+                    if ["crate", "super", "self"].contains(&first) || files.contains_key(&format!("{node}/{first}")) {
+                        out.insert((node.clone(), name), absolute(node, &path));
+                    }
                 }
             }
         }
@@ -406,6 +566,31 @@ fn the_cycle_finder_finds_planted_cycles() {
     let mut hidden = acyclic.clone();
     hidden.insert("m/c".into(), "use super::{A as Renamed, D};".into());
     assert!(find_cycle(&import_graph(&hidden)).is_some(), "c → a (through m's re-export of A) → b → c");
+}
+
+#[test]
+fn the_rules_see_every_way_of_naming_a_module() {
+    let files: BTreeMap<String, String> = [
+        ("rl", "pub mod a;"),
+        ("rl/a", "pub fn g() {}"),
+        ("classify", "pub mod w; pub mod x; pub mod y; pub mod z; pub mod ok;"),
+        ("classify/w", "use crate::rl;\nfn f() { rl::a::g() }"),
+        ("classify/x", "fn f() { super::super::rl::a::g() }"),
+        ("classify/y", "use crate::{\n    data::X,\n    rl::a as other,\n};"),
+        ("classify/z", "#[cfg(test)]\nmod tests {}\nfn later() { crate::rl::a::g() }"),
+        ("classify/ok", "// crate::rl::a::g() in a comment\nmacro_rules! m { () => { $crate::nn::x() } }\nfn f() { crate::rlx::g() }"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let v = violations_in(&files, "classify", &["crate::rl"]);
+    let files_found: BTreeSet<&str> = v.iter().filter_map(|line| line.split(':').next()).collect();
+    assert_eq!(files_found, BTreeSet::from(["src/classify/w", "src/classify/x", "src/classify/y", "src/classify/z"]), "{v:#?}");
+    // The import graph skips test modules but reads what follows them.
+    assert_eq!(import_graph(&files)["classify/z"], BTreeSet::from(["rl/a".to_owned()]));
+    assert!(violations_in(&files, "classify", &["crate::nn"]).is_empty(), "`$crate::` in a macro names the caller's crate");
+    assert!(violations_in(&files, "rl", &["crate::"]).is_empty(), "rl's own paths stay inside it");
+    assert_eq!(violations_in(&files, "classify", &["crate::"]).len(), 6, "every path out of classify/");
 }
 
 #[test]

@@ -78,7 +78,7 @@ fn gpu_pixels_agree_with_label_masks_through_pipelined_readback() -> anyhow::Res
 use std::path::Path;
 use std::process::{Command, Output};
 
-use synthgym::render::annotate::Rle;
+use synthgym::dataset::annotate::Rle;
 use synthgym::render::image::{PngLayout, read_png};
 
 fn generate(out: &Path, extra: &[&str]) -> anyhow::Result<Output> {
@@ -214,7 +214,7 @@ fn no_vulkan_driver_is_a_clear_error() -> anyhow::Result<()> {
 // ---- camera observations ----
 
 use synthgym::env::{Action, Env};
-use synthgym::render::sample::CameraMode;
+use synthgym::render::randomize::CameraMode;
 use synthgym::render::{CameraObservation, SceneCamera};
 
 #[test]

@@ -13,7 +13,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 use synthgym::env::vector::{ActionBuffer, Actions, AutoresetMode, SerialVecEnv, ThreadedVecEnv, VecEnv};
 use synthgym::env::{Action, Env, EnvError, Info, MakeOptions, ParallelBuffers, ParallelEnv, Space};
-use synthgym::render::sample::CameraMode;
+use synthgym::render::randomize::CameraMode;
 use synthgym::render::{Quality, SceneCamera};
 use synthgym::scenes::{make_env, make_parallel_env, registry};
 

@@ -5,9 +5,9 @@
 
 mod bench;
 mod classify;
+mod dataset;
 mod envs;
 mod eval;
-mod generate;
 mod generative;
 mod replay;
 mod scenegen;
@@ -38,7 +38,7 @@ pub enum Command {
     /// Evaluate a checkpoint (or a random or scripted baseline) for N episodes.
     Eval(eval::EvalArgs),
     /// Render labelled synthetic images of a scene (COCO boxes and masks, depth, crops); needs `--features render`.
-    Generate(generate::GenerateArgs),
+    Generate(dataset::GenerateArgs),
     /// Train and evaluate image classifiers on ImageFolder datasets; compare training sets in a transfer report.
     Classify(classify::ClassifyArgs),
     /// Train class-conditional GANs and VAEs on ImageFolder datasets, sample labelled images, measure Fréchet distance.
@@ -142,7 +142,7 @@ pub fn run(args: Args) -> ExitCode {
         Command::Envs(a) => envs::run(&a),
         Command::Train(a) => train::run(&a),
         Command::Eval(a) => eval::run(&a),
-        Command::Generate(a) => generate::run(&a),
+        Command::Generate(a) => dataset::run(&a),
         Command::Classify(a) => classify::run(&a),
         Command::Gen(a) => generative::run(&a),
         Command::Replay(a) => replay::run(&a),

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Parser;
 
-use super::generate::{CameraArg, QualityArg};
+use super::dataset::{CameraArg, QualityArg};
 use super::train::record_env;
 use crate::replay::{read, resimulate};
 use crate::rl::config::AgentsMode;
@@ -141,7 +141,8 @@ fn view(_args: &ReplayArgs, _rec: crate::replay::Recording) -> anyhow::Result<()
 /// Opens the interactive viewer.
 #[cfg(feature = "viewer")]
 fn view(args: &ReplayArgs, rec: crate::replay::Recording) -> anyhow::Result<()> {
-    use crate::render::viewer::{self, MakeEnv, ViewerOptions};
+    use crate::replay::player::MakeEnv;
+    use crate::viewer::{self, ViewerOptions};
 
     let meta = crate::replay::Recording { episodes: Vec::new(), ..rec.clone() };
     let make_env: MakeEnv = Box::new(move || recording_env(&meta).map_err(Into::into));

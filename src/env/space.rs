@@ -1,4 +1,5 @@
-//! Spaces describe what an environment accepts and returns, as in `gymnasium.spaces`.
+//! Spaces describe what an environment accepts and returns, as in `gymnasium.spaces`;
+//! an [`Action`] is the borrowed form of an action-space value, as `step` takes it.
 //!
 //! Every space has a flat `f32` layout of [`Space::flat_dim`] numbers, which is how
 //! observations travel through [`Env`](super::Env) and the vector buffers:

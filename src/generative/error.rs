@@ -17,5 +17,5 @@ pub enum GenError {
 
 crate::nn::wraps_nn_error!(GenError);
 
-/// `gen/`'s result type.
+/// `Result` with [`GenError`].
 pub type Result<T> = std::result::Result<T, GenError>;

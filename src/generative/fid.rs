@@ -1,10 +1,11 @@
 //! The Fréchet distance between two image sets in a feature space (Heusel et al., 2017):
 //! `‖μ₁ − μ₂‖² + Tr(Σ₁ + Σ₂ − 2 (Σ₁^{½} Σ₂ Σ₁^{½})^{½})`.
 //!
-//! The features are not Inception's: they are the penultimate layer of a classifier the
-//! project trains (`synthgym classify train` on the real images; the CNN's 128-unit
-//! hidden layer, after ReLU, in evaluation mode), so the distance measures what that
-//! classifier can tell apart. Distances are comparable only under the same extractor.
+//! The features are not Inception's: they come from any [`FeatureExtractor`]. `synthgym gen
+//! eval` plugs in the penultimate layer of a classifier the project trains (`synthgym
+//! classify train` on the real images; the CNN's 128-unit hidden layer, after ReLU, in
+//! evaluation mode), so the distance measures what that classifier can tell apart.
+//! Distances are comparable only under the same extractor.
 
 use candle_core::{Device, Tensor};
 

@@ -20,7 +20,8 @@ pub fn write_dir(dir: &Path, tensors: &HashMap<String, Tensor>, files: &[(&str, 
     let cpu = tensors
         .iter()
         .map(|(k, t)| Ok((k.clone(), t.to_device(&Device::Cpu)?)))
-        .collect::<candle_core::Result<HashMap<String, Tensor>>>()?;
+        .collect::<candle_core::Result<HashMap<String, Tensor>>>()
+        .map_err(|e| Error::io(dir)(std::io::Error::other(e)))?;
     crate::util::fs::replace_dir_atomic(dir, |tmp| {
         let model = tmp.join(MODEL_FILE);
         candle_core::safetensors::save(&cpu, &model).map_err(std::io::Error::other)?;

@@ -3,8 +3,8 @@
 
 use super::camera::CameraView;
 use super::error::RenderError;
+use super::randomize::{self, CameraMode};
 use super::renderer::{Frame, Lighting, Quality, Renderer, RgbImage};
-use super::sample::{self, CameraMode};
 use super::style::{Appearance, RenderScene};
 use crate::env::{Action, BoxSpace, Env, EnvError, Info, ResetOptions, Space, StepOutcome, check_obs_len};
 use crate::snapshot::Snapshot;
@@ -32,7 +32,7 @@ impl SceneCamera {
 
     /// The camera that would photograph `snapshot`.
     pub fn camera_for(&self, snapshot: &Snapshot) -> CameraView {
-        sample::camera(self.mode, snapshot, false, &mut rng_from_seed(0))
+        randomize::camera(self.mode, snapshot, false, &mut rng_from_seed(0))
     }
 
     /// The image of `env`'s current state, or `None` if it has nothing to show.

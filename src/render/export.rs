@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use super::error::RenderError;
 use super::image::write_rgb;
+use super::randomize::{self, CameraMode};
 use super::renderer::{Frame, Lighting, Quality, Renderer};
-use super::sample::{self, CameraMode};
 use super::style::{Appearance, RenderScene};
 use crate::snapshot::Snapshot;
 use crate::util::seed::rng_from_seed;
@@ -79,7 +79,7 @@ fn frames(scenes: &[&Snapshot], options: &ExportOptions) -> Vec<(usize, Frame)> 
             let scene = scenes[i];
             let frame = Frame {
                 scene: RenderScene::from_snapshot(scene, &Appearance::default()),
-                camera: sample::camera(mode, scene, false, &mut rng_from_seed(0)),
+                camera: randomize::camera(mode, scene, false, &mut rng_from_seed(0)),
                 lighting: Lighting::default(),
             };
             (i, frame)

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::raster::LabelImage;
+use crate::render::LabelImage;
 use crate::snapshot::Class;
 
 /// One object instance visible in an image.

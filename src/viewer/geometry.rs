@@ -23,7 +23,7 @@ pub struct Orbit {
 impl Orbit {
     /// An orbit that frames `scene` from the south-west, 40° up.
     pub fn framing(scene: &Snapshot) -> Orbit {
-        let region = crate::render::sample::region(scene);
+        let region = crate::render::randomize::region(scene);
         Orbit { focus: region.centre, yaw: -0.6, pitch: 40f32.to_radians(), distance: (region.radius * 2.2).max(3.0) }
     }
 

@@ -1,10 +1,15 @@
 //! The interactive replay viewer (`synthgym replay FILE`, built with `--features viewer`):
 //! recorded episodes in a window, drawn by the same meshes and shading as datasets.
 //!
-//! - [`state`]: playback, timeline, episode picker, camera modes, overlays and keyboard
-//!   takeover, as plain data driven by [`state::Command`]s (tested without a window);
+//! - [`crate::replay::player`]: playback, timeline, episode picker, camera modes,
+//!   overlays and keyboard takeover, as plain data driven by commands (no bevy; tested
+//!   without a window). The window is given its [`Player`]; it decides nothing itself.
 //! - [`geometry`]: the free, follow and top-down cameras and the lidar overlay;
-//! - `app`: the bevy app (window, gizmos, text panel, timeline bar, screenshots).
+//! - [`ViewerPlugin`]: the bevy systems (input, playback, scene sync, camera, gizmos,
+//!   text panel, timeline bar, scripted keys, screenshots); [`run`] opens the window.
+//!
+//! Depends on [`crate::render`] (meshes, materials, cameras) and [`crate::replay`]
+//! (the player); `render/` itself knows nothing of recordings.
 //!
 //! Takeover re-simulates the shown episode to the shown step ([`crate::replay::Branch`])
 //! and hands agent 0 to the keyboard; on finishing, the branch is written beside the
@@ -12,13 +17,13 @@
 
 mod app;
 pub mod geometry;
-pub mod state;
 
 use std::path::{Path, PathBuf};
 
-use super::RenderError;
+use crate::render::RenderError;
 use crate::replay::Recording;
-pub use state::{MakeEnv, ViewerState};
+use crate::replay::player::{MakeEnv, Player};
+pub use app::ViewerPlugin;
 
 /// How the viewer starts.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -54,9 +59,9 @@ pub fn run(recording: Recording, source: &Path, make_env: Option<MakeEnv>, optio
         .map(|k| app::key_named(k).ok_or_else(|| RenderError::Config(format!("--keys: unknown key {k:?}"))))
         .collect::<Result<Vec<_>, _>>()?;
     check_display()?;
-    super::renderer::probe_adapter()?;
+    crate::render::renderer::probe_adapter()?;
     // Scripted keys act on a paused viewer, so that they mean the same steps every run.
-    let state = ViewerState::new(recording, source, make_env, !keys.is_empty());
+    let state = Player::new(recording, source, make_env, !keys.is_empty());
     app::run(
         state,
         app::AppOptions {

@@ -29,13 +29,9 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use super::annotate::{ObjectAnnotation, annotate, categories, depth_mm, instance_mask, semantic_mask};
-use super::camera::CameraView;
-use super::error::RenderError;
-use super::image::{PngLayout, crop_square, write_gray16, write_png, write_rgb};
-use super::raster::{LabelImage, Rasterizer};
-use super::renderer::{Frame, Lighting, Quality, Renderer, RgbImage};
-use super::sample::{self, CameraMode, Randomization};
-use super::style::RenderScene;
+use crate::render::image::{PngLayout, crop_square, write_gray16, write_png, write_rgb};
+use crate::render::randomize::{self, CameraMode, Randomization};
+use crate::render::{CameraView, Frame, LabelImage, Lighting, Quality, Rasterizer, RenderError, RenderScene, Renderer, RgbImage};
 use crate::snapshot::{Class, Snapshot};
 use crate::util::fs::write_atomic;
 use crate::util::seed::{derive, rng_from_seed};
@@ -381,11 +377,11 @@ fn capture_episode(
         };
         let image_seed = derive(config.seed, IMAGE_STREAM, k);
         let mut irng = rng_from_seed(image_seed);
-        let camera = sample::camera(randomization.camera, &snapshot, randomization.enabled, &mut irng);
-        let lighting = sample::lighting(randomization.enabled, &mut irng);
-        let appearance = sample::appearance(randomization.enabled, &mut irng);
+        let camera = randomize::camera(randomization.camera, &snapshot, randomization.enabled, &mut irng);
+        let lighting = randomize::lighting(randomization.enabled, &mut irng);
+        let appearance = randomize::appearance(randomization.enabled, &mut irng);
         let mut shown = snapshot.clone();
-        sample::add_distractors(&mut shown, sample::region(&snapshot), randomization.max_distractors, &mut irng);
+        randomize::add_distractors(&mut shown, randomize::region(&snapshot), randomization.max_distractors, &mut irng);
         let scene = RenderScene::from_snapshot(&shown, &appearance);
         let labels = raster.rasterize(&scene, &camera, config.width, config.height);
         let record = ImageRecord {
@@ -570,13 +566,13 @@ pub fn write_grid(out: &Path, n: u64, path: &Path) -> Result<usize, RenderError>
     let mut images = Vec::new();
     for k in 0..n {
         let Some(record) = read_record(out, k)? else { continue };
-        let mut image = super::image::read_rgb(&out.join(&record.file_name))?;
+        let mut image = crate::render::image::read_rgb(&out.join(&record.file_name))?;
         for a in &record.annotations {
             draw_box(&mut image, a.bbox, box_color(a.category_id));
         }
         images.push(image);
     }
-    if let Some(grid) = super::image::grid(&images, 4, 2) {
+    if let Some(grid) = crate::render::image::grid(&images, 4, 2) {
         write_rgb(path, &grid)?;
     }
     Ok(images.len())

@@ -14,7 +14,7 @@ pub enum QualityArg {
     Pbr,
 }
 
-/// Camera placements (see `render::sample::CameraMode`).
+/// Camera placements (see `render::randomize::CameraMode`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum CameraArg {
     /// Oblique view from a random side.
@@ -106,7 +106,7 @@ impl From<QualityArg> for crate::render::Quality {
 }
 
 #[cfg(feature = "render")]
-impl From<CameraArg> for crate::render::sample::CameraMode {
+impl From<CameraArg> for crate::render::randomize::CameraMode {
     fn from(c: CameraArg) -> Self {
         match c {
             CameraArg::Fixed => Self::Fixed,
@@ -128,9 +128,9 @@ mod with_render {
     use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
     use super::GenerateArgs;
+    use crate::dataset::{self, GenerateConfig, SceneSource, Shard};
     use crate::env::{MakeOptions, RandomPolicy};
     use crate::render::RenderError;
-    use crate::render::dataset::{self, GenerateConfig, SceneSource, Shard};
     use crate::replay::recorder::{Driven, RecordEnv};
     use crate::snapshot::Snapshot;
 

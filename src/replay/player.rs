@@ -1,14 +1,15 @@
-//! What the viewer shows and what its keys do, with no window or GPU: the episodes, the
-//! playback position and speed, the camera mode, the overlays, and keyboard takeover.
+//! The replay player: what the viewer shows and what its keys do, with no window or
+//! GPU: the episodes, the playback position and speed, the camera mode, the overlays,
+//! and keyboard takeover.
 //!
-//! The bevy app (`app.rs`) turns key presses and mouse clicks into [`Command`]s and
-//! draws whatever [`ViewerState::shown`] says; everything a key does is decided here, so
+//! The viewer window (`crate::viewer`, feature `viewer`) turns key presses and mouse
+//! clicks into [`Command`]s and draws whatever [`Player::shown`] says; everything a key does is decided here, so
 //! tests drive it directly.
 
 use std::path::{Path, PathBuf};
 
+use super::{ActionLog, Branch, EpisodeLog, RecordEnv, Recording, StepLog};
 use crate::env::Space;
-use crate::replay::{ActionLog, Branch, EpisodeLog, RecordEnv, Recording, StepLog};
 use crate::snapshot::{Class, Snapshot};
 
 /// Recorded steps shown per second at 1x speed.
@@ -287,8 +288,8 @@ struct Takeover {
 }
 
 /// The whole viewer state.
-pub struct ViewerState {
-    /// The recording's metadata (episodes moved into [`ViewerState::episodes`]).
+pub struct Player {
+    /// The recording's metadata (episodes moved into [`Player::episodes`]).
     recording: Recording,
     /// Where the recording came from (branches are written beside it).
     source: PathBuf,
@@ -324,16 +325,16 @@ pub fn agents(scene: &Snapshot) -> Vec<usize> {
     if ego.is_empty() { of(Class::Robot) } else { ego }
 }
 
-impl ViewerState {
+impl Player {
     /// A viewer of `recording` (read from `source`); `make_env` enables takeover. Playback
     /// starts at once unless `paused`.
-    pub fn new(mut recording: Recording, source: &Path, make_env: Option<MakeEnv>, paused: bool) -> ViewerState {
+    pub fn new(mut recording: Recording, source: &Path, make_env: Option<MakeEnv>, paused: bool) -> Player {
         let episodes = std::mem::take(&mut recording.episodes)
             .into_iter()
             .enumerate()
             .map(|(k, log)| ViewEpisode { label: format!("episode {k} (seed {})", log.seed), log })
             .collect();
-        ViewerState {
+        Player {
             recording,
             source: source.to_owned(),
             make_env,
@@ -515,7 +516,7 @@ impl ViewerState {
         };
         let template = match actions.first() {
             Some(a) if *a != ActionLog::None => a.clone(),
-            _ => t.branch.action_space().map_or(ActionLog::None, crate::replay::recorder::idle_action),
+            _ => t.branch.action_space().map_or(ActionLog::None, super::recorder::idle_action),
         };
         let Some(mine) = t.controls.action(key, &template) else { return };
         if actions.is_empty() {
@@ -561,7 +562,7 @@ impl ViewerState {
             ..self.recording.clone()
         };
         let label = format!("branch of episode {} at step {at}", t.source);
-        match crate::replay::write(&path, &recording) {
+        match super::write(&path, &recording) {
             Ok(()) => {
                 self.status = format!("saved the branch ({} steps) to {}", log.steps.len(), path.display());
                 self.episodes[t.live].label = format!("{label}, saved to {}", path.display());
@@ -618,7 +619,7 @@ mod tests {
         }
     }
 
-    fn viewer(lengths: &[usize]) -> ViewerState {
+    fn viewer(lengths: &[usize]) -> Player {
         let recording = Recording {
             format_version: FORMAT_VERSION,
             synthgym_version: "test".into(),
@@ -629,7 +630,7 @@ mod tests {
             multi_agent: false,
             episodes: lengths.iter().map(|&n| episode(n)).collect(),
         };
-        ViewerState::new(recording, Path::new("/nonexistent/rec.episodes"), None, false)
+        Player::new(recording, Path::new("/nonexistent/rec.episodes"), None, false)
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The viewer's bevy app: a window, the scene drawn as the renderer draws datasets, gizmo
 //! overlays, a text panel and a timeline bar; keys and mouse become [`Command`]s for
-//! [`ViewerState`].
+//! [`Player`].
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -16,12 +16,12 @@ use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured};
 use bevy::window::{PrimaryWindow, WindowCloseRequested, WindowPlugin, WindowResolution};
 
 use super::geometry::{self, Orbit};
-use super::state::{CameraMode, Command, Controls, Drive, Overlay, ViewerState, agents};
 use crate::render::image::write_rgb;
+use crate::render::randomize::{self, CameraMode as SampleCamera};
 use crate::render::renderer::{SceneMeshes, add_materials};
-use crate::render::sample::{self, CameraMode as SampleCamera};
 use crate::render::style::extents;
 use crate::render::{Appearance, Lighting, Quality, RenderError, RenderScene, RgbImage};
+use crate::replay::player::{CameraMode, Command, Controls, Drive, Overlay, Player, agents};
 use crate::snapshot::{Class, Snapshot};
 use crate::util::seed::rng_from_seed;
 
@@ -79,8 +79,34 @@ struct BarFill;
 #[derive(Component)]
 struct MainCamera;
 
+/// The replay viewer's systems, in one chain: input, playback, scene sync, camera,
+/// overlays, text panel, scripted keys, close. The app must hold the [`Player`] it shows
+/// (a non-send resource: its takeover env need not be `Send`) and a window; [`run`] sets
+/// both up.
+pub struct ViewerPlugin;
+
+/// The viewer's per-frame systems, in order.
+#[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ViewerSystems;
+
+impl Plugin for ViewerPlugin {
+    fn build(&self, app: &mut App) {
+        add_materials(app);
+        let sky = Lighting::default().sky;
+        app.insert_resource(ClearColor(Color::srgb(sky[0], sky[1], sky[2])))
+            .init_resource::<Pointer>()
+            .add_systems(Startup, setup)
+            .add_systems(
+                Update,
+                (input, playback, sync_scene, place_camera, draw_overlays, update_hud, run_script, finish_on_close)
+                    .chain()
+                    .in_set(ViewerSystems),
+            );
+    }
+}
+
 /// Runs the viewer until its window closes (or the script ends).
-pub(super) fn run(state: ViewerState, options: AppOptions) -> Result<(), RenderError> {
+pub(super) fn run(state: Player, options: AppOptions) -> Result<(), RenderError> {
     let mut app = App::new();
     app.add_plugins(
         DefaultPlugins
@@ -98,9 +124,7 @@ pub(super) fn run(state: ViewerState, options: AppOptions) -> Result<(), RenderE
             })
             .disable::<TerminalCtrlCHandlerPlugin>(),
     );
-    add_materials(&mut app);
-    let sky = Lighting::default().sky;
-    app.insert_resource(ClearColor(Color::srgb(sky[0], sky[1], sky[2])));
+    app.add_plugins(ViewerPlugin);
     app.insert_non_send(state);
     app.insert_resource(Script {
         keys: options.keys.into(),
@@ -110,9 +134,6 @@ pub(super) fn run(state: ViewerState, options: AppOptions) -> Result<(), RenderE
         idle: 0,
         shot_taken: false,
     });
-    app.init_resource::<Pointer>();
-    app.add_systems(Startup, setup);
-    app.add_systems(Update, (input, playback, sync_scene, place_camera, draw_overlays, update_hud, run_script, finish_on_close).chain());
     app.finish();
     app.cleanup();
     let meshes = SceneMeshes::new(app.world_mut(), Quality::Fast)?;
@@ -275,7 +296,7 @@ fn letter_key(c: char) -> Option<KeyCode> {
 /// Keys, mouse and scripted keys → commands; the free camera's mouse and WASD controls.
 #[allow(clippy::too_many_arguments, reason = "a bevy system takes each resource it reads as a parameter")]
 fn input(
-    mut state: NonSendMut<ViewerState>,
+    mut state: NonSendMut<Player>,
     keys: Res<ButtonInput<KeyCode>>,
     buttons: Res<ButtonInput<MouseButton>>,
     motion: Res<AccumulatedMouseMotion>,
@@ -327,7 +348,7 @@ fn input(
             pointer.repeat = None;
         } else {
             let t = since + time.delta_secs();
-            let period = 1.0 / (super::state::STEPS_PER_SECOND * state.speed());
+            let period = 1.0 / (crate::replay::player::STEPS_PER_SECOND * state.speed());
             pointer.repeat = Some((
                 d,
                 if t >= period {
@@ -375,21 +396,21 @@ fn say(message: &str) {
 }
 
 /// Prints the state's new status message, once.
-fn report(state: &mut ViewerState) {
+fn report(state: &mut Player) {
     if !state.status.is_empty() {
         say(&state.status);
         state.status.clear();
     }
 }
 
-fn playback(mut state: NonSendMut<ViewerState>, time: Res<Time>) {
+fn playback(mut state: NonSendMut<Player>, time: Res<Time>) {
     state.advance(time.delta_secs());
 }
 
 /// Rebuilds the scene's meshes when the shown scene changed.
 fn sync_scene(world: &mut World) {
     let (key, scene) = {
-        let state = world.non_send::<ViewerState>();
+        let state = world.non_send::<Player>();
         let key = (state.episode, state.scene, state.current().log.steps.len());
         if world.resource::<Drawn>().key == Some(key) {
             return;
@@ -403,12 +424,12 @@ fn sync_scene(world: &mut World) {
 }
 
 /// The scene object the camera follows.
-fn followed(state: &ViewerState) -> Option<usize> {
+fn followed(state: &Player) -> Option<usize> {
     let list = agents(state.shown());
     list.get(state.follow.min(list.len().saturating_sub(1))).copied()
 }
 
-fn place_camera(state: NonSend<ViewerState>, pointer: Res<Pointer>, mut camera: Query<&mut Transform, With<MainCamera>>) {
+fn place_camera(state: NonSend<Player>, pointer: Res<Pointer>, mut camera: Query<&mut Transform, With<MainCamera>>) {
     let Ok(mut transform) = camera.single_mut() else { return };
     let scene = state.shown();
     let view = match (state.camera, followed(&state)) {
@@ -420,7 +441,7 @@ fn place_camera(state: NonSend<ViewerState>, pointer: Res<Pointer>, mut camera: 
             let eye = p + Vec3::Y * 45.0;
             crate::render::CameraView { eye: eye.to_array(), target: p.to_array(), up: [0.0, 0.0, -1.0], fov_y_deg: 55.0, near: 0.1 }
         }
-        _ => sample::camera(SampleCamera::TopDown, scene, false, &mut rng_from_seed(0)),
+        _ => randomize::camera(SampleCamera::TopDown, scene, false, &mut rng_from_seed(0)),
     };
     *transform = view.transform();
 }
@@ -430,7 +451,7 @@ fn class_color(class: Class) -> Color {
     Color::srgb(m.color[0], m.color[1], m.color[2])
 }
 
-fn draw_overlays(state: NonSend<ViewerState>, mut gizmos: Gizmos) {
+fn draw_overlays(state: NonSend<Player>, mut gizmos: Gizmos) {
     let scene = state.shown();
     let flat = Quat::from_rotation_x(-std::f32::consts::FRAC_PI_2);
     let me = followed(&state);
@@ -500,7 +521,7 @@ fn short(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 { format!("{v:.0}") } else { format!("{v:.2}") }
 }
 
-fn hud_text(state: &ViewerState) -> String {
+fn hud_text(state: &Player) -> String {
     use std::fmt::Write;
     let rec = state.recording();
     let ep = state.current();
@@ -550,11 +571,7 @@ fn hud_text(state: &ViewerState) -> String {
     s
 }
 
-fn update_hud(
-    state: NonSend<ViewerState>,
-    mut hud: Query<(&mut Text, &mut Visibility), With<Hud>>,
-    mut fill: Query<&mut Node, With<BarFill>>,
-) {
+fn update_hud(state: NonSend<Player>, mut hud: Query<(&mut Text, &mut Visibility), With<Hud>>, mut fill: Query<&mut Node, With<BarFill>>) {
     if let Ok((mut text, mut visibility)) = hud.single_mut() {
         let wanted = hud_text(&state);
         if text.0 != wanted {
@@ -602,7 +619,7 @@ fn rgb_of(image: &Image) -> Result<RgbImage, String> {
 }
 
 /// After scripted keys: the screenshot and exit.
-fn run_script(mut script: ResMut<Script>, mut state: NonSendMut<ViewerState>, mut commands: Commands, mut exit: MessageWriter<AppExit>) {
+fn run_script(mut script: ResMut<Script>, mut state: NonSendMut<Player>, mut commands: Commands, mut exit: MessageWriter<AppExit>) {
     if script.frame <= WARM_UP_FRAMES || !script.keys.is_empty() || script.shot_taken {
         return;
     }
@@ -623,7 +640,7 @@ fn run_script(mut script: ResMut<Script>, mut state: NonSendMut<ViewerState>, mu
 }
 
 /// Closing the window ends a takeover in progress, saving its branch.
-fn finish_on_close(mut closed: MessageReader<WindowCloseRequested>, mut state: NonSendMut<ViewerState>) {
+fn finish_on_close(mut closed: MessageReader<WindowCloseRequested>, mut state: NonSendMut<Player>) {
     if closed.read().count() > 0 {
         state.finish();
         report(&mut state);

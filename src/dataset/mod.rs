@@ -1,0 +1,18 @@
+//! The dataset writer (`synthgym generate`, feature `render`): scenes sampled with domain
+//! randomisation, drawn by [`crate::render`], and written as sharded, resumable,
+//! seed-addressed datasets with labels.
+//!
+//! - [`writer`]: episodes → frames → images, COCO annotations, masks, depth, crops,
+//!   shards and their merge, preview grids;
+//! - [`annotate`]: boxes, occlusion, truncation, RLE masks and depth from label images.
+//!
+//! It uses the renderer only through its public API (`Renderer`, `Rasterizer`,
+//! `randomize`, `image`); the renderer knows nothing of datasets.
+
+pub mod annotate;
+pub mod writer;
+
+pub use writer::{
+    CROPS_PER_CLASS, DATASET_FORMAT_VERSION, GenerateConfig, GenerateSummary, ImageRecord, SceneSource, Shard, draw_box, generate, merge,
+    write_grid,
+};
