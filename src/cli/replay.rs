@@ -159,7 +159,7 @@ fn view(args: &ReplayArgs, rec: crate::replay::Recording) -> anyhow::Result<()> 
 
 #[cfg(not(feature = "render"))]
 fn export(_args: &ReplayArgs, _rec: &crate::replay::Recording, _path: &std::path::Path) -> anyhow::Result<()> {
-    anyhow::bail!(super::generate::NO_RENDERER)
+    anyhow::bail!(super::dataset::NO_RENDERER)
 }
 
 /// Draws the recording's scenes (after each reset and each step) to `path`.
