@@ -15,7 +15,8 @@
 //!   viewer's playback state (`replay::player`).
 //! - `render` (feature `render`): the offscreen renderer, snapshot → pixels and labels.
 //! - `dataset` (feature `render`): the dataset writer of `synthgym generate`.
-//! - `viewer` (feature `viewer`): the replay window, a bevy plugin given its player.
+//! - `viewer` (feature `viewer`): the replay window, a bevy plugin drawing a
+//!   `replay::player::Player`.
 //! - [`data`]: ImageFolder datasets read into memory, splits, augmentation and batching.
 //! - [`nn`]: the one neural-network toolkit on candle (parameters, initialisers,
 //!   layers with CPU kernels, Adam, checkpoint directories) that [`rl`],

@@ -44,9 +44,10 @@ pub struct SceneGenArgs {
 }
 
 impl SceneGenArgs {
-    /// The run's options, its output folder defaulting to `runs/gen-<what>`.
+    /// The run's options, its output folder defaulting to `runs/gen-<what>`; the options
+    /// are checked before the device is opened.
     fn config(&self, what: &str) -> anyhow::Result<SceneGenConfig> {
-        Ok(SceneGenConfig {
+        let mut config = SceneGenConfig {
             train: self.train,
             epochs: self.epochs,
             samples: self.samples,
@@ -54,8 +55,11 @@ impl SceneGenArgs {
             out: self.out.clone().unwrap_or_else(|| PathBuf::from(format!("runs/gen-{what}"))),
             temperature: self.temperature,
             resample: self.resample,
-            device: crate::nn::device(&self.device)?,
-        })
+            device: candle_core::Device::Cpu,
+        };
+        config.validate()?;
+        config.device = crate::nn::device(&self.device)?;
+        Ok(config)
     }
 }
 

@@ -12,7 +12,4 @@
 pub mod annotate;
 pub mod writer;
 
-pub use writer::{
-    CROPS_PER_CLASS, DATASET_FORMAT_VERSION, GenerateConfig, GenerateSummary, ImageRecord, SceneSource, Shard, draw_box, generate, merge,
-    write_grid,
-};
+pub use writer::{GenerateConfig, GenerateSummary, SceneSource, Shard, generate, write_grid};

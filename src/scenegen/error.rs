@@ -16,8 +16,9 @@ pub enum SceneGenError {
     /// A scene could not be built, loaded or stepped.
     #[error(transparent)]
     Env(#[from] EnvError),
-    /// A written scene file could not be loaded or stepped.
-    #[error("loading {}: {source}", path.display())]
+    /// A written scene file could not be loaded or stepped. (The message leaves the
+    /// cause to `source`, as `{:#}` prints it.)
+    #[error("loading {}", path.display())]
     Scene {
         /// The scene file.
         path: PathBuf,
@@ -35,8 +36,8 @@ pub enum SceneGenError {
         /// What the model generates.
         what: &'static str,
     },
-    /// Reading or writing a file failed.
-    #[error("{}: {source}", path.display())]
+    /// Reading or writing a file failed (the cause is `source`).
+    #[error("{}", path.display())]
     Io {
         /// The file or directory.
         path: PathBuf,

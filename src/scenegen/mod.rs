@@ -15,7 +15,7 @@
 
 mod error;
 pub mod layouts;
-pub mod tally;
+mod tally;
 pub mod traffic;
 
 pub use error::{Result, SceneGenError};

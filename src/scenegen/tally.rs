@@ -50,7 +50,12 @@ impl SceneGenConfig {
 
 /// Trains the scene VAE on `data` into `out/model` (or, with `resample`, loads the one
 /// there) and returns it; `log` hears what is being trained.
-pub fn train_or_load(c: &SceneGenConfig, data: &ImageSet, what: &'static str, log: &mut dyn FnMut(&str)) -> Result<(Trainer, GenMeta)> {
+pub(super) fn train_or_load(
+    c: &SceneGenConfig,
+    data: &ImageSet,
+    what: &'static str,
+    log: &mut dyn FnMut(&str),
+) -> Result<(Trainer, GenMeta)> {
     let config = GenConfig {
         image_size: data.spec().height,
         latent: 16,
@@ -97,9 +102,9 @@ fn fresh_scenes_dir(out: &Path) -> Result<PathBuf> {
 
 /// The samples' verdicts as they are written: reasons for the invalid ones, and a scene
 /// file (loaded and stepped) for each valid one.
-pub struct Tally {
+pub(super) struct Tally {
     /// `out/scenes`, emptied.
-    pub dir: PathBuf,
+    dir: PathBuf,
     /// File stem and model name: `layout` or `traffic`.
     stem: &'static str,
     /// What a sample is, for the scene files' first line ("Floor plan", "Traffic").
@@ -115,19 +120,19 @@ pub struct Tally {
 
 impl Tally {
     /// A tally writing into `out/scenes` (emptied).
-    pub fn new(out: &Path, stem: &'static str, kind: &'static str, repeat: &'static str, seed: u64) -> Result<Self> {
+    pub(super) fn new(out: &Path, stem: &'static str, kind: &'static str, repeat: &'static str, seed: u64) -> Result<Self> {
         let dir = fresh_scenes_dir(out)?;
         Ok(Tally { dir, stem, kind, repeat, seed, reasons: BTreeMap::new(), valid: 0, novel: 0, scenes: Vec::new() })
     }
 
     /// Counts an invalid sample under `why`.
-    pub fn invalid(&mut self, why: String) {
+    pub(super) fn invalid(&mut self, why: String) {
         *self.reasons.entry(why).or_default() += 1;
     }
 
     /// Counts valid sample `k` and writes the scene `text` makes from a note naming it,
     /// as `<stem>-<k>.toml`, then loads and steps it; returns the path and the text.
-    pub fn write(&mut self, k: usize, is_new: bool, text: impl FnOnce(&str) -> String) -> Result<(PathBuf, String)> {
+    pub(super) fn write(&mut self, k: usize, is_new: bool, text: impl FnOnce(&str) -> String) -> Result<(PathBuf, String)> {
         self.valid += 1;
         self.novel += usize::from(is_new);
         let note = format!(
@@ -145,7 +150,7 @@ impl Tally {
     }
 
     /// The report, with what only the caller knows, written to `out/report.json`.
-    pub fn report(
+    pub(super) fn report(
         self,
         out: &Path,
         (training_examples, distinct_training_examples): (usize, usize),
@@ -223,7 +228,7 @@ pub struct TrafficStats {
 }
 
 /// The mean of `values` (NaN for none).
-pub fn mean(values: impl Iterator<Item = usize>) -> f64 {
+pub(super) fn mean(values: impl Iterator<Item = usize>) -> f64 {
     let (sum, n) = values.fold((0usize, 0usize), |(s, n), v| (s + v, n + 1));
     if n == 0 { f64::NAN } else { sum as f64 / n as f64 }
 }

@@ -80,14 +80,11 @@ struct BarFill;
 struct MainCamera;
 
 /// The replay viewer's systems, in one chain: input, playback, scene sync, camera,
-/// overlays, text panel, scripted keys, close. The app must hold the [`Player`] it shows
-/// (a non-send resource: its takeover env need not be `Send`) and a window; [`run`] sets
-/// both up.
-pub struct ViewerPlugin;
-
-/// The viewer's per-frame systems, in order.
-#[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ViewerSystems;
+/// overlays, text panel, scripted keys, close. Besides a window, the app must hold the
+/// [`Player`] it shows (a non-send resource: its takeover env need not be `Send`), the
+/// scripted keys (`Script`) and the scene meshes (`Drawn`, built once the renderer has
+/// started); [`run`] sets all of them up, so the plugin is this module's, not a public one.
+pub(super) struct ViewerPlugin;
 
 impl Plugin for ViewerPlugin {
     fn build(&self, app: &mut App) {
@@ -98,9 +95,7 @@ impl Plugin for ViewerPlugin {
             .add_systems(Startup, setup)
             .add_systems(
                 Update,
-                (input, playback, sync_scene, place_camera, draw_overlays, update_hud, run_script, finish_on_close)
-                    .chain()
-                    .in_set(ViewerSystems),
+                (input, playback, sync_scene, place_camera, draw_overlays, update_hud, run_script, finish_on_close).chain(),
             );
     }
 }

@@ -3,10 +3,11 @@
 //!
 //! - [`crate::replay::player`]: playback, timeline, episode picker, camera modes,
 //!   overlays and keyboard takeover, as plain data driven by commands (no bevy; tested
-//!   without a window). The window is given its [`Player`]; it decides nothing itself.
+//!   without a window). The window draws what its [`Player`] says; it decides nothing itself.
 //! - [`geometry`]: the free, follow and top-down cameras and the lidar overlay;
-//! - [`ViewerPlugin`]: the bevy systems (input, playback, scene sync, camera, gizmos,
-//!   text panel, timeline bar, scripted keys, screenshots); [`run`] opens the window.
+//! - `app`: `ViewerPlugin`, the bevy systems (input, playback, scene sync, camera, gizmos,
+//!   text panel, timeline bar, scripted keys, screenshots); [`run`] builds the
+//!   [`Player`] from the recording it is given and opens the window.
 //!
 //! Depends on [`crate::render`] (meshes, materials, cameras) and [`crate::replay`]
 //! (the player); `render/` itself knows nothing of recordings.
@@ -23,7 +24,6 @@ use std::path::{Path, PathBuf};
 use crate::render::RenderError;
 use crate::replay::Recording;
 use crate::replay::player::{MakeEnv, Player};
-pub use app::ViewerPlugin;
 
 /// How the viewer starts.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
