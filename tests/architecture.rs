@@ -241,6 +241,58 @@ fn the_cli_only_wires() {
     }
 }
 
+/// `(type, trait)` for every `impl … Env for Type` and `impl … ParallelEnv for Type` in
+/// `code` (the trait by its last path segment, the type without generics).
+fn env_impls(code: &str) -> Vec<(String, &'static str)> {
+    let mut found = Vec::new();
+    for line in code.lines() {
+        let Some(rest) = line.trim_start().strip_prefix("impl") else { continue };
+        let Some((head, ty)) = rest.split_once(" for ") else { continue };
+        // Drop the impl's own generics (`impl<P: ParallelEnv> Env for …`).
+        let head = match head.trim_start().strip_prefix('<') {
+            Some(g) => g.rsplit_once('>').map_or(g, |(_, t)| t),
+            None => head,
+        };
+        let name = head.trim().rsplit("::").next().unwrap_or("");
+        let ty: String = ty.trim().chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        for (wanted, label) in [("Env", "Env"), ("ParallelEnv", "ParallelEnv")] {
+            if name == wanted {
+                found.push((ty.clone(), label));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn scenes_are_written_once() {
+    // A multi-agent scene implements `ParallelEnv`, per agent, and nothing else: its
+    // single-agent view is `env::Joint` over it, never a hand-written `Env` of its family.
+    let files = sources();
+    let mut families: BTreeMap<String, Vec<(String, String, &str)>> = BTreeMap::new();
+    for (node, text) in files_of(&files, "scenes") {
+        let family = node.split('/').take(2).collect::<Vec<_>>().join("/");
+        for (ty, tr) in env_impls(&without_tests(&without_comments(text))) {
+            families.entry(family.clone()).or_default().push((node.clone(), ty, tr));
+        }
+    }
+    for (family, impls) in &families {
+        if impls.iter().any(|(_, _, tr)| *tr == "ParallelEnv") {
+            let hand_written: Vec<_> = impls.iter().filter(|(_, _, tr)| *tr == "Env").collect();
+            assert!(
+                hand_written.is_empty(),
+                "src/{family} is multi-agent but writes an Env view of its own (use env::Joint): {hand_written:?}"
+            );
+        }
+    }
+    // The checker sees both kinds: CartPole is a plain Env, the warehouse a ParallelEnv.
+    let kinds = |family: &str| families.get(family).map(|v| v.iter().map(|(_, _, t)| *t).collect::<BTreeSet<_>>()).unwrap_or_default();
+    assert_eq!(kinds("scenes/cartpole"), BTreeSet::from(["Env"]));
+    assert_eq!(kinds("scenes/warehouse"), BTreeSet::from(["ParallelEnv"]));
+    assert_eq!(env_impls("impl<P: ParallelEnv> Env for Joint<P> {"), [("Joint".to_owned(), "Env")]);
+    assert_eq!(env_impls("impl crate::env::ParallelEnv for GridWarehouse {"), [("GridWarehouse".to_owned(), "ParallelEnv")]);
+}
+
 #[test]
 fn replay_and_its_player_need_no_engine() {
     // The viewer's playback state lives here so that it is tested without a window.

@@ -1,9 +1,9 @@
 //! Driving scenes: controllers, traffic, crashes, observations, goals and the
 //! multi-agent view, with scripted scenarios.
 
-use synthgym::env::{Action, Env, ParallelBuffers, ParallelEnv};
+use synthgym::env::{Action, Env, Joint, ParallelBuffers, ParallelEnv};
 use synthgym::scenes::driving::vehicle::{Driver, Vehicle};
-use synthgym::scenes::driving::{ActionKind, DrivingConfig, DrivingEnv, JointDrivingEnv, ObservationKind, SceneKind};
+use synthgym::scenes::driving::{ActionKind, DrivingConfig, DrivingEnv, ObservationKind, SceneKind};
 
 const LANE_LEFT: Action<'static> = Action::Discrete(0);
 const IDLE: Action<'static> = Action::Discrete(1);
@@ -39,7 +39,7 @@ fn meta_actions_change_speed_and_lane() -> anyhow::Result<()> {
 
 #[test]
 fn driving_into_a_stopped_car_crashes_and_terminates() -> anyhow::Result<()> {
-    let mut env = JointDrivingEnv::from_config(empty(SceneKind::Highway))?;
+    let mut env = Joint::new(DrivingEnv::new(empty(SceneKind::Highway))?)?;
     let mut obs = vec![0.0; env.observation_space().flat_dim()];
     env.reset(Some(2), None, &mut obs)?;
     let ego = env.inner().vehicles()[0].clone();
@@ -163,7 +163,7 @@ fn each_scene_can_be_driven_to_its_end() -> anyhow::Result<()> {
 
 #[test]
 fn parking_is_goal_conditioned_and_succeeds_at_the_goal() -> anyhow::Result<()> {
-    let mut env = JointDrivingEnv::from_config(DrivingConfig::scene(SceneKind::Parking))?;
+    let mut env = Joint::new(DrivingEnv::new(DrivingConfig::scene(SceneKind::Parking))?)?;
     assert!(matches!(env.observation_space(), synthgym::env::Space::Dict(_)));
     let mut obs = vec![0.0; env.observation_space().flat_dim()];
     env.reset(Some(9), None, &mut obs)?;
@@ -189,13 +189,13 @@ fn two_controlled_cars_share_the_highway() -> anyhow::Result<()> {
     let cfg = DrivingConfig { controlled_vehicles: 2, vehicles: 10, ..DrivingConfig::scene(SceneKind::Highway) };
     let mut env = DrivingEnv::new(cfg)?;
     let mut buf = ParallelBuffers::for_env(&env);
-    env.reset(Some(10), None, &mut buf)?;
+    env.reset(Some(10), None, &mut buf.rows())?;
     assert_eq!(env.possible_agents(), ["ego_0", "ego_1"]);
-    env.step(&[FASTER, IDLE], &mut buf)?;
+    env.step(&[FASTER, IDLE], &mut buf.rows())?;
     assert!(buf.rewards.iter().all(|r| (0.0..=1.0).contains(r)));
-    assert_ne!(buf.obs[0], buf.obs[1]);
+    assert_ne!(buf.obs_of(0), buf.obs_of(1));
     let cont = DrivingConfig { actions: ActionKind::Continuous, ..DrivingConfig::scene(SceneKind::Highway) };
-    let mut joint = JointDrivingEnv::from_config(DrivingConfig { controlled_vehicles: 2, ..cont })?;
+    let mut joint = Joint::new(DrivingEnv::new(DrivingConfig { controlled_vehicles: 2, ..cont })?)?;
     assert_eq!(joint.action_space().flat_dim(), 4);
     let mut obs = vec![0.0; joint.observation_space().flat_dim()];
     joint.reset(Some(1), None, &mut obs)?;

@@ -313,6 +313,9 @@ fn sampled_traffic_is_checked_and_loads_as_highway_scenes() -> anyhow::Result<()
         for _ in 0..5 {
             let step = env.step(synthgym::env::Action::Discrete(1), &mut obs)?;
             assert!(step.reward.is_finite());
+            if step.done() {
+                break;
+            }
         }
     }
     let again = synthgym(&["gen", "traffic", "--train", "100", "--samples", "5", "--out", &out_dir])?;

@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use candle_core::Device;
-use synthgym::env::vector::{AutoresetMode, Backend, make_vec};
+use synthgym::env::vector::{AutoresetMode, Backend, SerialVecEnv, make_vec};
 use synthgym::env::{MakeOptions, RandomPolicy};
 use synthgym::rl::checkpoint;
 use synthgym::rl::config::AgentsMode;
 use synthgym::rl::train::load_policy;
-use synthgym::rl::{AgentBatch, ParallelBatch, TrainConfig, TrainRun, TrainSummary, VecBatch, evaluate};
+use synthgym::rl::{AgentBatch, TrainConfig, TrainRun, TrainSummary, evaluate};
 use synthgym::scenes::registry;
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -20,13 +20,13 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-fn vec_batch(id: &str, n: usize) -> anyhow::Result<Box<dyn AgentBatch>> {
-    Ok(Box::new(VecBatch::new(make_vec(registry(), id, n, Backend::Serial, AutoresetMode::SameStep, &MakeOptions::default())?)?))
+fn vec_batch(id: &str, n: usize) -> anyhow::Result<AgentBatch> {
+    Ok(AgentBatch::new(make_vec(registry(), id, n, Backend::Serial, AutoresetMode::SameStep, &MakeOptions::default())?)?)
 }
 
-fn parallel_batch(id: &str, n: usize) -> anyhow::Result<Box<dyn AgentBatch>> {
+fn parallel_batch(id: &str, n: usize) -> anyhow::Result<AgentBatch> {
     let envs = (0..n).map(|_| registry().make_parallel(id, &MakeOptions::default())).collect::<Result<Vec<_>, _>>()?;
-    Ok(Box::new(ParallelBatch::new(envs)?))
+    Ok(AgentBatch::new(Box::new(SerialVecEnv::from_agents(envs, AutoresetMode::SameStep)?))?)
 }
 
 /// A config from `agents/<file>` with `key=value` overrides.
@@ -37,12 +37,7 @@ fn agent_config(file: &str, overrides: &[&str]) -> anyhow::Result<TrainConfig> {
     Ok(TrainConfig::from_toml_with_overrides(&text, &path.display().to_string(), &overrides)?)
 }
 
-fn train(
-    config: &TrainConfig,
-    batch: &mut dyn AgentBatch,
-    eval: &mut dyn AgentBatch,
-    dir: &Path,
-) -> anyhow::Result<(TrainRun, TrainSummary)> {
+fn train(config: &TrainConfig, batch: &mut AgentBatch, eval: &mut AgentBatch, dir: &Path) -> anyhow::Result<(TrainRun, TrainSummary)> {
     let mut run = TrainRun::new(config.clone(), batch, &Device::Cpu, dir, None)?;
     let summary = run.run(batch, eval, &mut |_| {})?;
     Ok((run, summary))
@@ -51,7 +46,7 @@ fn train(
 fn random_return(id: &str, episodes: usize) -> anyhow::Result<f64> {
     let mut batch = vec_batch(id, 4)?;
     let mut policy = RandomPolicy::new(batch.action_space().clone(), 0);
-    Ok(evaluate(&mut policy, batch.as_mut(), episodes, 0)?.mean())
+    Ok(evaluate(&mut policy, &mut batch, episodes, 0)?.mean())
 }
 
 #[test]
@@ -61,7 +56,7 @@ fn ppo_learns_cartpole() -> anyhow::Result<()> {
     let config = agent_config("ppo-cartpole.toml", &["total_steps=16384", "eval.every_steps=0", "eval.episodes=8"])?;
     let dir = temp_dir("ppo-learns");
     let (mut batch, mut eval) = (vec_batch("cartpole-v1", 8)?, vec_batch("cartpole-v1", 8)?);
-    let (_, summary) = train(&config, batch.as_mut(), eval.as_mut(), &dir)?;
+    let (_, summary) = train(&config, &mut batch, &mut eval, &dir)?;
     let random = random_return("cartpole-v1", 16)?;
     assert!(random < 40.0, "random policy return {random}");
     assert!(summary.final_eval.mean() >= 200.0, "PPO reached only {:.1} after 16k steps", summary.final_eval.mean());
@@ -75,7 +70,7 @@ fn dqn_learns_cartpole() -> anyhow::Result<()> {
     let config = agent_config("dqn-cartpole.toml", &["total_steps=16384", "eval.every_steps=2048", "eval.episodes=5"])?;
     let dir = temp_dir("dqn-learns");
     let (mut batch, mut eval) = (vec_batch("cartpole-v1", 1)?, vec_batch("cartpole-v1", 5)?);
-    let (_, summary) = train(&config, batch.as_mut(), eval.as_mut(), &dir)?;
+    let (_, summary) = train(&config, &mut batch, &mut eval, &dir)?;
     let csv = std::fs::read_to_string(dir.join("metrics.csv"))?;
     let header: Vec<&str> = csv.lines().next().unwrap_or_default().split(',').collect();
     let col = header.iter().position(|h| *h == "eval_return_mean").ok_or_else(|| anyhow::anyhow!("no eval column: {header:?}"))?;
@@ -93,7 +88,7 @@ fn training_is_deterministic_for_a_seed() -> anyhow::Result<()> {
             agent_config("ppo-cartpole.toml", &["total_steps=512", "eval.every_steps=0", "eval.episodes=2", &format!("seed={seed}")])?;
         let dir = temp_dir(name);
         let (mut batch, mut eval) = (vec_batch("cartpole-v1", 8)?, vec_batch("cartpole-v1", 2)?);
-        train(&config, batch.as_mut(), eval.as_mut(), &dir)?;
+        train(&config, &mut batch, &mut eval, &dir)?;
         let ckpt = checkpoint::load(&dir, &Device::Cpu)?;
         let w = ckpt.tensors["actor.0.weight"].flatten_all()?.to_vec1::<f32>()?;
         std::fs::remove_dir_all(&dir)?;
@@ -110,20 +105,20 @@ fn checkpoints_round_trip_and_resume() -> anyhow::Result<()> {
     let config = agent_config("ppo-cartpole.toml", &["total_steps=1024", "eval.every_steps=0", "eval.episodes=4", "normalize_obs=true"])?;
     let dir = temp_dir("resume");
     let (mut batch, mut eval) = (vec_batch("cartpole-v1", 8)?, vec_batch("cartpole-v1", 4)?);
-    let (mut run, _) = train(&config, batch.as_mut(), eval.as_mut(), &dir)?;
+    let (mut run, _) = train(&config, &mut batch, &mut eval, &dir)?;
     // The loaded policy acts exactly as the one in memory.
-    let in_memory = evaluate(run.learner.policy(true), eval.as_mut(), 4, 99)?;
+    let in_memory = evaluate(run.learner.policy(true), &mut eval, 4, 99)?;
     let ckpt = checkpoint::load(&dir, &Device::Cpu)?;
     assert_eq!(ckpt.state.global_step, 1024);
     assert!(ckpt.tensors.contains_key("adam.m.actor.0.weight") && ckpt.tensors.contains_key("obs_rms.mean"));
-    let mut loaded = load_policy(&ckpt, eval.as_ref(), &Device::Cpu)?;
-    assert_eq!(evaluate(loaded.policy(true), eval.as_mut(), 4, 99)?, in_memory);
+    let mut loaded = load_policy(&ckpt, &eval, &Device::Cpu)?;
+    assert_eq!(evaluate(loaded.policy(true), &mut eval, 4, 99)?, in_memory);
     // Resuming continues the counters and the optimiser.
     let mut resumed_config = ckpt.config.clone();
     resumed_config.total_steps = 2048;
-    let mut resumed = TrainRun::new(resumed_config, batch.as_ref(), &Device::Cpu, &dir, Some(&ckpt))?;
+    let mut resumed = TrainRun::new(resumed_config, &batch, &Device::Cpu, &dir, Some(&ckpt))?;
     assert_eq!(resumed.learner.global_step(), 1024);
-    let summary = resumed.run(batch.as_mut(), eval.as_mut(), &mut |_| {})?;
+    let summary = resumed.run(&mut batch, &mut eval, &mut |_| {})?;
     assert_eq!(summary.global_step, 2048);
     let after = checkpoint::load(&dir, &Device::Cpu)?;
     assert!(after.state.optimizer_steps > ckpt.state.optimizer_steps);
@@ -145,7 +140,7 @@ fn parameter_sharing_trains_one_row_per_agent() -> anyhow::Result<()> {
     let (mut batch, mut eval) = (parallel_batch(&config.env, 2)?, parallel_batch(&config.env, 2)?);
     assert_eq!(batch.num_rows(), 4);
     let dir = temp_dir("shared");
-    let (_, summary) = train(&config, batch.as_mut(), eval.as_mut(), &dir)?;
+    let (_, summary) = train(&config, &mut batch, &mut eval, &dir)?;
     assert_eq!(summary.global_step, 1024);
     // Warehouse episodes last 500 steps; evaluation finished two of them.
     assert_eq!(summary.final_eval.lengths, vec![500, 500]);
@@ -177,7 +172,7 @@ fn joint_multi_discrete_and_gaussian_policies_train() -> anyhow::Result<()> {
         let mut batch = if agents == "joint" { vec_batch(id, 2)? } else { parallel_batch(id, 2)? };
         let mut eval = if agents == "joint" { vec_batch(id, 1)? } else { parallel_batch(id, 1)? };
         let dir = temp_dir("heads");
-        let (_, summary) = train(&config, batch.as_mut(), eval.as_mut(), &dir)?;
+        let (_, summary) = train(&config, &mut batch, &mut eval, &dir)?;
         assert_eq!(summary.global_step, 64, "{id}");
         let ckpt = checkpoint::load(&dir, &Device::Cpu)?;
         assert_eq!(ckpt.tensors.contains_key("log_std"), agents == "shared", "{id}: only the Gaussian head has log_std");
@@ -205,7 +200,7 @@ fn double_dqn_on_shared_multi_agent_rows() -> anyhow::Result<()> {
     )?;
     let (mut batch, mut eval) = (parallel_batch(&config.env, 2)?, parallel_batch(&config.env, 2)?);
     let dir = temp_dir("ddqn");
-    let (_, summary) = train(&config, batch.as_mut(), eval.as_mut(), &dir)?;
+    let (_, summary) = train(&config, &mut batch, &mut eval, &dir)?;
     assert_eq!(summary.global_step, 1024);
     let csv = std::fs::read_to_string(dir.join("metrics.csv"))?;
     let header: Vec<&str> = csv.lines().next().unwrap_or_default().split(',').collect();
@@ -222,8 +217,7 @@ fn double_dqn_on_shared_multi_agent_rows() -> anyhow::Result<()> {
 fn dqn_rejects_continuous_actions_by_name() -> anyhow::Result<()> {
     let config = agent_config("dqn-cartpole.toml", &["env=warehouse-physics-tiny-1ag-continuous-v0"])?;
     let batch = parallel_batch(&config.env, 1)?;
-    let err =
-        TrainRun::new(config, batch.as_ref(), &Device::Cpu, &temp_dir("dqn-box"), None).err().map(|e| e.to_string()).unwrap_or_default();
+    let err = TrainRun::new(config, &batch, &Device::Cpu, &temp_dir("dqn-box"), None).err().map(|e| e.to_string()).unwrap_or_default();
     assert!(err.contains("dqn does not support") && err.contains("Box"), "{err}");
     assert_eq!(AgentsMode::default(), AgentsMode::Shared);
     Ok(())

@@ -3,7 +3,7 @@
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use synthgym::env::{
-    Action, BoxSpace, Env, EnvError, Info, ParallelBuffers, ParallelEnv, ResetOptions, Space, StepOutcome, check_action, check_obs_len,
+    Action, AgentRows, BoxSpace, Env, EnvError, Info, ParallelEnv, ResetOptions, Space, StepOutcome, check_action, check_obs_len,
 };
 use synthgym::util::seed::rng_from_seed;
 
@@ -140,7 +140,7 @@ impl ParallelEnv for Walkers {
         self.walkers.get(agent).map(|w| &w.act_space)
     }
 
-    fn reset(&mut self, seed: Option<u64>, options: Option<&ResetOptions>, out: &mut ParallelBuffers) -> Result<(), EnvError> {
+    fn reset(&mut self, seed: Option<u64>, options: Option<&ResetOptions>, out: &mut AgentRows<'_>) -> Result<(), EnvError> {
         out.check_shape(self)?;
         if let Some(s) = seed {
             self.rng = rng_from_seed(s);
@@ -148,7 +148,7 @@ impl ParallelEnv for Walkers {
         self.steps = 0;
         for (i, w) in self.walkers.iter_mut().enumerate() {
             let s = self.rng.random::<u64>();
-            out.infos[i] = w.reset(Some(s), options, &mut out.obs[i])?;
+            out.infos[i] = w.reset(Some(s), options, out.obs_mut(i))?;
             out.rewards[i] = 0.0;
             out.terminated[i] = false;
             out.truncated[i] = false;
@@ -157,7 +157,7 @@ impl ParallelEnv for Walkers {
         Ok(())
     }
 
-    fn step(&mut self, actions: &[Action<'_>], out: &mut ParallelBuffers) -> Result<(), EnvError> {
+    fn step(&mut self, actions: &[Action<'_>], out: &mut AgentRows<'_>) -> Result<(), EnvError> {
         out.check_shape(self)?;
         if actions.len() != self.walkers.len() {
             return Err(EnvError::BufferSize { what: "actions", got: actions.len(), expected: self.walkers.len() });
@@ -173,7 +173,7 @@ impl ParallelEnv for Walkers {
                 out.rewards[i] = 0.0;
                 continue;
             }
-            let o = w.step(actions[i], &mut out.obs[i])?;
+            let o = w.step(actions[i], out.obs_mut(i))?;
             out.rewards[i] = o.reward;
             out.terminated[i] = o.terminated;
             out.truncated[i] = !o.terminated && self.steps >= self.limit;

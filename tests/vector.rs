@@ -2,11 +2,11 @@
 //! `seed + i`, and each autoreset mode does what the module docs say.
 
 use synthgym::env::vector::{ActionBuffer, Actions, AutoresetMode, Backend, SerialVecEnv, ThreadedVecEnv, VecBuffers, VecEnv, make_vec};
-use synthgym::env::{Action, Env, EnvError, MakeOptions};
+use synthgym::env::{Action, Env, EnvError, MakeOptions, ParallelBuffers, ParallelEnv};
 use synthgym::scenes::registry;
-use synthgym::util::seed::rng_from_seed;
+use synthgym::util::seed::{env_seed, rng_from_seed};
 
-use crate::toy::Walker;
+use crate::toy::{Walker, Walkers};
 
 fn walkers(n: usize) -> Vec<Box<dyn Env>> {
     (0..n).map(|_| Walker::boxed(15)).collect()
@@ -23,7 +23,7 @@ fn build(n: usize, threads: usize, mode: AutoresetMode) -> anyhow::Result<Box<dy
 /// Runs `steps` random batch steps and returns every buffer snapshot.
 fn trajectory(venv: &mut dyn VecEnv, seed: u64, steps: usize) -> anyhow::Result<Vec<VecBuffers>> {
     let space = venv.single_action_space().clone();
-    let mut actions = ActionBuffer::new(&space, venv.num_envs())?;
+    let mut actions = ActionBuffer::new(&space, venv.num_rows())?;
     let mut rng = rng_from_seed(seed ^ 0xabc);
     let mut out = vec![venv.reset(Some(seed))?.clone()];
     for _ in 0..steps {
@@ -239,4 +239,110 @@ fn backends_stay_identical_after_an_env_error() -> anyhow::Result<()> {
         assert!(a == b);
     }
     Ok(())
+}
+
+/// `n` teams of three walkers (a `ParallelEnv` whose agents finish at different times).
+fn teams(n: usize) -> Vec<Box<dyn ParallelEnv>> {
+    (0..n).map(|_| Box::new(Walkers::new(3, 12)) as Box<dyn ParallelEnv>).collect()
+}
+
+fn build_teams(n: usize, threads: usize, mode: AutoresetMode) -> anyhow::Result<Box<dyn VecEnv>> {
+    Ok(if threads == 0 {
+        Box::new(SerialVecEnv::from_agents(teams(n), mode)?)
+    } else {
+        Box::new(ThreadedVecEnv::from_agents(teams(n), threads, mode)?)
+    })
+}
+
+#[test]
+fn agent_rows_are_bit_identical_across_backends() -> anyhow::Result<()> {
+    for mode in [AutoresetMode::NextStep, AutoresetMode::SameStep, AutoresetMode::Disabled] {
+        for n in [1, 3, 5] {
+            let reference = trajectory(build_teams(n, 0, mode)?.as_mut(), 4, 80)?;
+            assert_eq!(reference[0].num_rows(), 3 * n);
+            for threads in [1, 2, 3] {
+                let got = trajectory(build_teams(n, threads, mode)?.as_mut(), 4, 80)?;
+                assert!(got == reference, "mode {mode:?}, {n} teams, {threads} threads");
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn each_env_writes_its_own_rows_and_finished_agents_sit_out() -> anyhow::Result<()> {
+    // Env 1 of a batch against the same team stepped alone with the same seed and actions.
+    let mut venv = SerialVecEnv::from_agents(teams(2), AutoresetMode::Disabled)?;
+    let mut lone = Walkers::new(3, 12);
+    let mut buf = ParallelBuffers::for_env(&lone);
+    venv.reset(Some(5))?;
+    lone.reset(Some(env_seed(5, 1)), None, &mut buf.rows())?;
+    let mut rng = rng_from_seed(9);
+    let mut sat_out = 0;
+    for _ in 0..12 {
+        let acts: Vec<i64> = (0..6).map(|_| rand::Rng::random_range(&mut rng, 0..3)).collect();
+        let acted = buf.active.clone();
+        let rows = venv.step(Actions::Discrete(&acts))?;
+        let per_agent: Vec<Action<'_>> = acts[3..].iter().map(|&a| Action::Discrete(a)).collect();
+        lone.step(&per_agent, &mut buf.rows())?;
+        assert_eq!(&rows.obs[9..18], buf.obs.as_slice(), "env 1's rows hold its agents' observations");
+        assert_eq!(&rows.active[3..], buf.active.as_slice());
+        for a in 0..3 {
+            let r = 3 + a;
+            assert_eq!(rows.rewards[r], buf.rewards[a]);
+            if acted[a] {
+                assert_eq!((rows.terminated[r], rows.truncated[r]), (buf.terminated[a], buf.truncated[a]));
+            } else {
+                // A finished agent's flags mark only the step it ended.
+                sat_out += 1;
+                assert_eq!((rows.rewards[r], rows.terminated[r], rows.truncated[r]), (0.0, false, false));
+            }
+        }
+        assert_eq!(rows.env_done[1], buf.all_done());
+        if buf.all_done() {
+            break;
+        }
+    }
+    assert!(sat_out > 0, "some agent finished before its team (seed 5, actions seed 9)");
+    assert!(venv.buffers().env_done[1], "the team's episode ends by its time limit at the latest");
+    // In Disabled mode a finished env sits out whole until reset_envs.
+    let rows = venv.step(Actions::Discrete(&[1; 6]))?;
+    assert!(rows.env_done[1] && rows.rewards[3..].iter().all(|&r| r == 0.0));
+    assert!(!rows.terminated[3..].iter().chain(&rows.truncated[3..]).any(|&f| f));
+    Ok(())
+}
+
+#[test]
+fn same_step_keeps_each_agents_final_row_and_restarts_the_team() -> anyhow::Result<()> {
+    let mut venv = SerialVecEnv::from_agents(teams(1), AutoresetMode::SameStep)?;
+    venv.reset(Some(2))?;
+    let (mut early, mut restarts) = (0, 0);
+    for _ in 0..200 {
+        let rows = venv.step(Actions::Discrete(&[2, 0, 2]))?.clone();
+        for r in 0..3 {
+            let ended = rows.terminated[r] || rows.truncated[r];
+            assert_eq!(rows.has_final_obs[r], ended, "row {r}: a final observation exactly where its agent ended");
+            if rows.terminated[r] {
+                assert_eq!(rows.rewards[r], 1.0, "the final step's reward is kept through the reset");
+                let last = &rows.final_obs[r * 3..(r + 1) * 3];
+                assert_eq!(last[0], last[1], "the final observation is at the target");
+            }
+        }
+        if rows.env_done[0] {
+            restarts += 1;
+            assert!(rows.active.iter().all(|&a| a), "every agent of the new episode is active");
+            assert!((0..3).all(|r| rows.obs_of(r)[2] == 0.0), "obs holds the new episode's first observations");
+        } else if rows.active.iter().any(|&a| !a) {
+            early += 1;
+        }
+    }
+    assert!(restarts > 3 && early > 0, "{restarts} restarts, {early} steps with an agent sitting out");
+    Ok(())
+}
+
+#[test]
+fn teams_must_agree_on_agents_and_spaces() {
+    let mixed: Vec<Box<dyn ParallelEnv>> = vec![Box::new(Walkers::new(3, 12)), Box::new(Walkers::new(2, 12))];
+    let err = SerialVecEnv::from_agents(mixed, AutoresetMode::SameStep).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(err.contains("env 1 has 2 agents, env 0 has 3"), "{err}");
 }

@@ -3,11 +3,9 @@
 
 use serde_json::Value;
 use synthgym::env::check::{CheckConfig, check_env, check_parallel_env};
-use synthgym::env::{Action, Env, EnvError, MakeOptions, ParallelBuffers, ParallelEnv};
+use synthgym::env::{Action, Env, EnvError, Joint, MakeOptions, ParallelBuffers, ParallelEnv};
 use synthgym::scenes::registry;
-use synthgym::scenes::warehouse::{
-    Direction, GridAction, GridConfig, GridWarehouse, JointGridWarehouse, LayoutConfig, Mode, RewardType, Robot,
-};
+use synthgym::scenes::warehouse::{Direction, GridAction, GridConfig, GridWarehouse, LayoutConfig, Mode, RewardType, Robot};
 use synthgym::snapshot::{Class, Snapshot};
 
 fn scenario(name: &str) -> anyhow::Result<GridConfig> {
@@ -138,23 +136,23 @@ fn every_warehouse_id_passes_the_parallel_checker() -> anyhow::Result<()> {
 #[test]
 fn joint_view_sums_rewards_and_concatenates_observations() -> anyhow::Result<()> {
     let cfg = GridConfig { max_steps: None, ..scenario("deliver_ind")? };
-    let mut joint = JointGridWarehouse::from_config(cfg.clone())?;
+    let mut joint = Joint::new(GridWarehouse::new(cfg.clone())?)?;
     let mut multi = GridWarehouse::new(cfg)?;
     let mut obs = vec![0.0; joint.observation_space().flat_dim()];
     let mut buf = ParallelBuffers::for_env(&multi);
     joint.reset(Some(9), None, &mut obs)?;
-    multi.reset(Some(9), None, &mut buf)?;
-    let dim = buf.obs[0].len();
+    multi.reset(Some(9), None, &mut buf.rows())?;
+    let dim = buf.obs_of(0).len();
     let mut rng = synthgym::util::seed::rng_from_seed(1);
     let mut delivered = 0.0;
     for _ in 0..300 {
         let a: Vec<i64> = (0..6).map(|_| rand::Rng::random_range(&mut rng, 0..5)).collect();
         let out = joint.step(Action::MultiDiscrete(&a), &mut obs)?;
         let per: Vec<Action<'_>> = a.iter().map(|&x| Action::Discrete(x)).collect();
-        multi.step(&per, &mut buf)?;
+        multi.step(&per, &mut buf.rows())?;
         assert_eq!(out.reward, buf.rewards.iter().sum::<f32>());
         for i in 0..6 {
-            assert_eq!(&obs[i * dim..(i + 1) * dim], buf.obs[i].as_slice());
+            assert_eq!(&obs[i * dim..(i + 1) * dim], buf.obs_of(i));
         }
         delivered += out.reward;
     }
@@ -167,7 +165,7 @@ fn joint_view_sums_rewards_and_concatenates_observations() -> anyhow::Result<()>
 fn episodes_truncate_at_max_steps_and_inactivity() -> anyhow::Result<()> {
     let mut cfg = scenario("tiny")?;
     cfg.max_steps = Some(7);
-    let mut env = JointGridWarehouse::from_config(cfg.clone())?;
+    let mut env = Joint::new(GridWarehouse::new(cfg.clone())?)?;
     let mut obs = vec![0.0; env.observation_space().flat_dim()];
     env.reset(Some(0), None, &mut obs)?;
     let flags: Vec<(bool, bool)> = (0..7)
@@ -178,7 +176,7 @@ fn episodes_truncate_at_max_steps_and_inactivity() -> anyhow::Result<()> {
 
     cfg.max_steps = None;
     cfg.max_inactivity_steps = Some(3);
-    let mut env = JointGridWarehouse::from_config(cfg)?;
+    let mut env = Joint::new(GridWarehouse::new(cfg)?)?;
     env.reset(Some(0), None, &mut obs)?;
     let truncated: Vec<bool> =
         (0..3).map(|_| env.step(Action::MultiDiscrete(&[0; 4]), &mut obs).map(|o| o.truncated)).collect::<Result<_, _>>()?;
@@ -241,9 +239,9 @@ fn procedural_layouts_change_with_the_seed() -> anyhow::Result<()> {
     }
     assert!(sizes.len() > 2, "{sizes:?}");
     let mut buf = ParallelBuffers::for_env(&env);
-    env.reset(Some(4), None, &mut buf)?;
+    env.reset(Some(4), None, &mut buf.rows())?;
     let space = env.observation_space(0).cloned().ok_or_else(|| anyhow::anyhow!("space"))?;
-    assert!(space.contains_flat(&buf.obs[0]), "coordinates stay within the largest layout's bounds");
+    assert!(space.contains_flat(buf.obs_of(0)), "coordinates stay within the largest layout's bounds");
     Ok(())
 }
 

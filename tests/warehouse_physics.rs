@@ -1,8 +1,8 @@
 //! The physics-mode warehouse: driving, lifting, delivering, collisions, lidar,
 //! occupancy and snapshots, with scripted robots on small ASCII floor plans.
 
-use synthgym::env::{Action, Env, ParallelBuffers, ParallelEnv};
-use synthgym::scenes::warehouse::{ActionKind, JointPhysicsWarehouse, LayoutConfig, PhysicsConfig, PhysicsWarehouse, RewardType};
+use synthgym::env::{Action, Env, Joint, ParallelBuffers, ParallelEnv};
+use synthgym::scenes::warehouse::{ActionKind, LayoutConfig, PhysicsConfig, PhysicsWarehouse, RewardType};
 use synthgym::snapshot::{Class, Snapshot};
 
 const FORWARD: Action<'static> = Action::Discrete(1);
@@ -167,19 +167,19 @@ fn lidar_sees_an_approaching_robot_and_the_occupancy_grid_shows_shelves() -> any
 #[test]
 fn joint_view_and_parallel_view_agree() -> anyhow::Result<()> {
     let cfg = small_floor(2);
-    let mut joint = JointPhysicsWarehouse::from_config(cfg.clone())?;
+    let mut joint = Joint::new(PhysicsWarehouse::new(cfg.clone())?)?;
     let mut multi = PhysicsWarehouse::new(cfg)?;
     let mut obs = vec![0.0; joint.observation_space().flat_dim()];
     let mut buf = ParallelBuffers::for_env(&multi);
     joint.reset(Some(5), None, &mut obs)?;
-    multi.reset(Some(5), None, &mut buf)?;
+    multi.reset(Some(5), None, &mut buf.rows())?;
     let actions = [[1i64, 2], [1, 1], [4, 3], [0, 1], [1, 1]];
     for a in actions.iter().cycle().take(60) {
         let out = joint.step(Action::MultiDiscrete(a), &mut obs)?;
-        multi.step(&[Action::Discrete(a[0]), Action::Discrete(a[1])], &mut buf)?;
+        multi.step(&[Action::Discrete(a[0]), Action::Discrete(a[1])], &mut buf.rows())?;
         assert_eq!(out.reward, buf.rewards.iter().sum::<f32>());
-        assert_eq!(&obs[..buf.obs[0].len()], buf.obs[0].as_slice());
-        assert_eq!(&obs[buf.obs[0].len()..], buf.obs[1].as_slice());
+        assert_eq!(&obs[..buf.obs_of(0).len()], buf.obs_of(0));
+        assert_eq!(&obs[buf.obs_of(0).len()..], buf.obs_of(1));
     }
     Ok(())
 }
@@ -187,7 +187,7 @@ fn joint_view_and_parallel_view_agree() -> anyhow::Result<()> {
 #[test]
 fn continuous_commands_set_speed_and_load() -> anyhow::Result<()> {
     let cfg = PhysicsConfig { actions: ActionKind::Continuous, ..small_floor(1) };
-    let mut env = JointPhysicsWarehouse::from_config(cfg)?;
+    let mut env = Joint::new(PhysicsWarehouse::new(cfg)?)?;
     let mut obs = vec![0.0; env.observation_space().flat_dim()];
     env.reset(Some(2), None, &mut obs)?;
     assert!(env.step(Action::Continuous(&[0.5, 0.0]), &mut obs).is_err(), "wrong length");

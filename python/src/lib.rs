@@ -15,7 +15,7 @@ use synthgym::env::vector::{ActionBuffer, Actions, AutoresetMode, SerialVecEnv, 
 use synthgym::env::{Action, Env, EnvError, Info, MakeOptions, ParallelBuffers, ParallelEnv, Space};
 use synthgym::render::randomize::CameraMode;
 use synthgym::render::{Quality, SceneCamera};
-use synthgym::scenes::{make_env, make_parallel_env, registry};
+use synthgym::scenes::{make_agents, make_env, registry};
 
 fn err(e: EnvError) -> PyErr {
     // An env inside a vector env: the kind of error is the inner one's.
@@ -328,7 +328,8 @@ fn copy_into<T: Copy>(dst: &mut [T], src: &[T], what: &'static str) -> Result<()
     Ok(())
 }
 
-/// A multi-agent environment (PettingZoo's parallel API in Python).
+/// Any environment as a multi-agent one (PettingZoo's parallel API in Python): a
+/// multi-agent scene's parallel view, or a single-agent env as its one agent `agent_0`.
 #[pyclass(module = "synthgym._synthgym")]
 struct RustParallelEnv {
     env: Mutex<Box<dyn ParallelEnv>>,
@@ -343,7 +344,7 @@ impl RustParallelEnv {
     #[new]
     #[pyo3(signature = (id, max_episode_steps=None))]
     fn new(id: &str, max_episode_steps: Option<u64>) -> PyResult<Self> {
-        let env = make_parallel_env(id, &options(max_episode_steps)).map_err(err)?;
+        let env = make_agents(id, true, &options(max_episode_steps)).map_err(err)?;
         let bufs = ParallelBuffers::for_env(env.as_ref());
         let agents = env.possible_agents().to_vec();
         let missing = |i: usize| PyRuntimeError::new_err(format!("{id}: agent {i} has no space"));
@@ -370,7 +371,7 @@ impl RustParallelEnv {
     /// Per agent: `(obs, info)` lists and the active flags.
     #[pyo3(signature = (seed=None))]
     fn reset<'py>(&mut self, py: Python<'py>, seed: Option<u64>) -> PyResult<Bound<'py, PyTuple>> {
-        env_mut(&mut self.env)?.reset(seed, None, &mut self.bufs).map_err(err)?;
+        env_mut(&mut self.env)?.reset(seed, None, &mut self.bufs.rows()).map_err(err)?;
         self.outputs(py)
     }
 
@@ -386,14 +387,14 @@ impl RustParallelEnv {
             owned.push(if self.bufs.active[i] { OwnedAction::extract(space, &value)? } else { idle(space) });
         }
         let acts: Vec<Action<'_>> = owned.iter().map(OwnedAction::as_action).collect();
-        env_mut(&mut self.env)?.step(&acts, &mut self.bufs).map_err(err)?;
+        env_mut(&mut self.env)?.step(&acts, &mut self.bufs.rows()).map_err(err)?;
         self.outputs(py)
     }
 }
 
 impl RustParallelEnv {
     fn outputs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        let obs: Vec<Bound<'py, PyArray1<f32>>> = self.bufs.obs.iter().map(|o| PyArray1::from_slice(py, o)).collect();
+        let obs: Vec<Bound<'py, PyArray1<f32>>> = (0..self.agents.len()).map(|i| PyArray1::from_slice(py, self.bufs.obs_of(i))).collect();
         let infos = self.bufs.infos.iter().map(|i| info_dict(py, i)).collect::<PyResult<Vec<_>>>()?;
         (obs, self.bufs.rewards.clone(), self.bufs.terminated.clone(), self.bufs.truncated.clone(), infos, self.bufs.active.clone())
             .into_pyobject(py)

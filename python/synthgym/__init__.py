@@ -215,7 +215,7 @@ except ImportError:  # pettingzoo is optional
 
 
 class SynthgymParallelEnv(_PZParallelEnv):
-    """A multi-agent synthgym scene as a PettingZoo ``ParallelEnv`` (needs pettingzoo)."""
+    """A synthgym env as a PettingZoo ``ParallelEnv`` (needs pettingzoo): a multi-agent scene per agent, any other env as one agent."""
 
     metadata = {"render_modes": [], "name": "synthgym"}
 
@@ -279,5 +279,6 @@ class SynthgymParallelEnv(_PZParallelEnv):
 
 
 def parallel_env(env_id: str, **config) -> SynthgymParallelEnv:
-    """A PettingZoo ``ParallelEnv`` for a multi-agent id (warehouse and driving scenes)."""
+    """A PettingZoo ``ParallelEnv``: one agent per robot or car of a warehouse or driving
+    scene; a single-agent env (CartPole) is one agent, ``agent_0``."""
     return SynthgymParallelEnv(env_id, **config)

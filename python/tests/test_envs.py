@@ -87,7 +87,7 @@ def test_vector_env_with_multi_discrete_joint_actions():
     envs.step(actions)
 
 
-@pytest.mark.parametrize("env_id", ["warehouse-grid-tiny-2ag-v0", "warehouse-physics-tiny-2ag-v0", "driving-highway-2ag-v0"])
+@pytest.mark.parametrize("env_id", ["warehouse-grid-tiny-2ag-v0", "warehouse-physics-tiny-2ag-v0", "driving-highway-2ag-v0", "cartpole-v1"])
 def test_pettingzoo_parallel_api(env_id):
     from pettingzoo.test import parallel_api_test
 

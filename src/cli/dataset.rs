@@ -155,11 +155,8 @@ mod with_render {
 
     fn make_source(scene: &str) -> Result<Box<dyn SceneSource>, RenderError> {
         let options = MakeOptions::default();
-        let env = if crate::scenes::has_parallel(scene).map_err(|e| RenderError::Simulation(Box::new(e)))? {
-            RecordEnv::multi(crate::scenes::make_parallel_env(scene, &options).map_err(|e| RenderError::Simulation(Box::new(e)))?)
-        } else {
-            RecordEnv::single(crate::scenes::make_env(scene, &options).map_err(|e| RenderError::Simulation(Box::new(e)))?)
-        };
+        let env =
+            RecordEnv::new(crate::scenes::make_agents(scene, true, &options).map_err(|e| RenderError::Simulation(Box::new(e)))?, true);
         let space = env.action_space().cloned();
         let id = scene.to_string();
         let make_policy = Box::new(move |seed: u64| -> Box<dyn crate::env::Policy> {

@@ -74,7 +74,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     };
     let mut batch = build_batch(&env, agents, num_envs, 1)?;
     let mut learner = match &ckpt {
-        Some(ckpt) => Some(load_policy(ckpt, batch.as_ref(), &device).with_context(|| format!("loading {}", ckpt.dir.display()))?),
+        Some(ckpt) => Some(load_policy(ckpt, &batch, &device).with_context(|| format!("loading {}", ckpt.dir.display()))?),
         None => None,
     };
     let mut baseline: Option<Box<dyn Policy>> = match args.baseline {
@@ -95,7 +95,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         None => policy.name().to_owned(),
     };
     let report = match &args.record {
-        None => evaluate(policy, batch.as_mut(), args.episodes, args.seed)?,
+        None => evaluate(policy, &mut batch, args.episodes, args.seed)?,
         Some(path) => {
             let recording = record_episodes(&env, agents, policy, args.episodes, args.seed)?;
             crate::replay::write(path, &recording)?;

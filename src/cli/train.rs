@@ -12,8 +12,8 @@ use crate::env::{MakeOptions, Policy};
 use crate::replay::{FORMAT_VERSION, RecordEnv, Recording, record};
 use crate::rl::config::AgentsMode;
 use crate::rl::train::Progress;
-use crate::rl::{AgentBatch, ParallelBatch, TrainConfig, TrainRun, VecBatch, checkpoint};
-use crate::scenes::{has_parallel, is_scene_file, make_env, make_parallel_env};
+use crate::rl::{AgentBatch, TrainConfig, TrainRun, checkpoint};
+use crate::scenes::{has_parallel, is_scene_file, make_agents};
 
 /// Arguments of `synthgym train`.
 #[derive(Debug, Parser)]
@@ -92,7 +92,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     };
     let mut batch = build_batch(&config.env, config.agents, config.num_envs, config.env_threads)?;
     let mut eval_batch = build_batch(&config.env, config.agents, config.eval.episodes.min(config.num_envs.max(1)), 1)?;
-    let mut train = TrainRun::new(config.clone(), batch.as_ref(), &device, &run_dir, resume.as_ref())?;
+    let mut train = TrainRun::new(config.clone(), &batch, &device, &run_dir, resume.as_ref())?;
     if config.eval.record_episodes > 0 {
         let (env, agents, count, seed) = (config.env.clone(), config.agents, config.eval.record_episodes, config.seed);
         let dir = run_dir.join("episodes");
@@ -127,7 +127,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     );
     let mut last_line_eval = None;
     let quiet = args.quiet;
-    let summary = train.run(batch.as_mut(), eval_batch.as_mut(), &mut |p: &Progress| {
+    let summary = train.run(&mut batch, &mut eval_batch, &mut |p: &Progress| {
         bar.set_position(p.global_step);
         bar.set_message(progress_message(p));
         // Without a terminal, print a line per evaluation instead of the bar.
@@ -244,33 +244,24 @@ fn default_run_dir(config: &TrainConfig) -> PathBuf {
     dir
 }
 
-/// The rows a learner acts for: a parameter-sharing batch of multi-agent envs, or a
-/// `SameStep` vector env of single-agent (or joint multi-agent) envs.
-pub(super) fn build_batch(env: &str, agents: AgentsMode, num_envs: usize, threads: usize) -> anyhow::Result<Box<dyn AgentBatch>> {
+/// The rows a learner acts for: a `SameStep` vector env of [`make_agents`] envs, one
+/// row per agent where parameter sharing applies, else one per env.
+pub(super) fn build_batch(env: &str, agents: AgentsMode, num_envs: usize, threads: usize) -> anyhow::Result<AgentBatch> {
     let options = MakeOptions::default();
-    let num_envs = num_envs.max(1);
-    if agents == AgentsMode::Shared && has_parallel(env)? {
-        let envs = (0..num_envs).map(|_| make_parallel_env(env, &options)).collect::<Result<Vec<_>, _>>()?;
-        return Ok(Box::new(ParallelBatch::new(envs)?));
-    }
-    let envs = (0..num_envs).map(|_| make_env(env, &options)).collect::<Result<Vec<_>, _>>()?;
+    let per_agent = agents == AgentsMode::Shared;
+    let envs = (0..num_envs.max(1)).map(|_| make_agents(env, per_agent, &options)).collect::<Result<Vec<_>, _>>()?;
     let vec: Box<dyn VecEnv> = if threads > 1 {
-        Box::new(ThreadedVecEnv::new(envs, threads, AutoresetMode::SameStep)?)
+        Box::new(ThreadedVecEnv::from_agents(envs, threads, AutoresetMode::SameStep)?)
     } else {
-        Box::new(SerialVecEnv::new(envs, AutoresetMode::SameStep)?)
+        Box::new(SerialVecEnv::from_agents(envs, AutoresetMode::SameStep)?)
     };
-    Ok(Box::new(VecBatch::new(vec)?))
+    Ok(AgentBatch::new(vec)?)
 }
 
-/// An env for the recorder: the multi-agent view where parameter sharing applies
-/// (as in [`build_batch`]), else the single-agent one.
+/// An env for the recorder, with the rows [`build_batch`] would give it.
 pub(super) fn record_env(env: &str, agents: AgentsMode) -> anyhow::Result<RecordEnv> {
-    let options = MakeOptions::default();
-    Ok(if agents == AgentsMode::Shared && has_parallel(env)? {
-        RecordEnv::multi(make_parallel_env(env, &options)?)
-    } else {
-        RecordEnv::single(make_env(env, &options)?)
-    })
+    let per_agent = agents == AgentsMode::Shared && has_parallel(env)?;
+    Ok(RecordEnv::new(make_agents(env, per_agent, &MakeOptions::default())?, per_agent))
 }
 
 /// Records `episodes` episodes of `policy` in `env` (episode k reset with `seed + k`).

@@ -211,7 +211,7 @@ struct ParallelRecord {
 
 fn parallel_record(b: &ParallelBuffers) -> ParallelRecord {
     ParallelRecord {
-        obs: b.obs.iter().map(|o| o.iter().map(|x| x.to_bits()).collect()).collect(),
+        obs: (0..b.num_agents()).map(|i| b.obs_of(i).iter().map(|x| x.to_bits()).collect()).collect(),
         rewards: b.rewards.iter().map(|x| x.to_bits()).collect(),
         terminated: b.terminated.clone(),
         truncated: b.truncated.clone(),
@@ -222,8 +222,8 @@ fn parallel_record(b: &ParallelBuffers) -> ParallelRecord {
 fn check_active_obs(env: &dyn ParallelEnv, buf: &ParallelBuffers, when: &str) -> Result<(), CheckError> {
     for i in buf.active_agents() {
         let space = env.observation_space(i).ok_or_else(|| fail("agent spaces", format!("agent {i} has no observation space")))?;
-        if !space.contains_flat(&buf.obs[i]) {
-            return Err(fail("observation in space", format!("{when}: agent {i} observation {:?} is not in {space}", buf.obs[i])));
+        if !space.contains_flat(buf.obs_of(i)) {
+            return Err(fail("observation in space", format!("{when}: agent {i} observation {:?} is not in {space}", buf.obs_of(i))));
         }
     }
     Ok(())
@@ -232,7 +232,7 @@ fn check_active_obs(env: &dyn ParallelEnv, buf: &ParallelBuffers, when: &str) ->
 fn parallel_rollout(env: &mut dyn ParallelEnv, seed: u64, cfg: &CheckConfig) -> Result<(Vec<ParallelRecord>, usize), CheckError> {
     let mut buf = ParallelBuffers::for_env(env);
     let mut rng = rng_from_seed(cfg.action_seed);
-    env.reset(Some(seed), None, &mut buf).map_err(env_err("reset"))?;
+    env.reset(Some(seed), None, &mut buf.rows()).map_err(env_err("reset"))?;
     if buf.all_done() {
         return Err(fail("reset", "no agent is active after reset"));
     }
@@ -247,7 +247,7 @@ fn parallel_rollout(env: &mut dyn ParallelEnv, seed: u64, cfg: &CheckConfig) -> 
             .map(|v| v.as_action())
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| fail("action space", "Dict action spaces are not supported"))?;
-        env.step(&actions, &mut buf).map_err(env_err("step"))?;
+        env.step(&actions, &mut buf.rows()).map_err(env_err("step"))?;
         check_active_obs(env, &buf, &format!("step {t}"))?;
         if let Some(r) = buf.rewards.iter().find(|r| !r.is_finite()) {
             return Err(fail("finite reward", format!("step {t}: reward {r}")));
@@ -255,7 +255,7 @@ fn parallel_rollout(env: &mut dyn ParallelEnv, seed: u64, cfg: &CheckConfig) -> 
         records.push(parallel_record(&buf));
         if buf.all_done() {
             ended += 1;
-            env.reset(None, None, &mut buf).map_err(env_err("reset after episode end"))?;
+            env.reset(None, None, &mut buf.rows()).map_err(env_err("reset after episode end"))?;
             check_active_obs(env, &buf, "reset after episode end")?;
             records.push(parallel_record(&buf));
         }
@@ -285,18 +285,18 @@ pub fn check_parallel_env(make: &dyn Fn() -> Result<Box<dyn ParallelEnv>, EnvErr
     }
     let mut wrong = ParallelBuffers::for_env(a.as_ref());
     wrong.rewards.pop();
-    if a.reset(Some(cfg.seed), None, &mut wrong).is_ok() {
+    if a.reset(Some(cfg.seed), None, &mut wrong.rows()).is_ok() {
         return Err(fail("buffer size", "reset accepted buffers of the wrong shape"));
     }
     let mut buf = ParallelBuffers::for_env(a.as_ref());
-    a.reset(Some(cfg.seed), None, &mut buf).map_err(env_err("reset"))?;
+    a.reset(Some(cfg.seed), None, &mut buf.rows()).map_err(env_err("reset"))?;
     let mut rng = rng_from_seed(cfg.action_seed);
     let mut values: Vec<Value> = (0..agents.len()).filter_map(|i| a.action_space(i).map(|s| s.sample(&mut rng))).collect();
     let first_active = buf.active_agents().next();
     if let Some((i, bad)) = first_active.and_then(|i| a.action_space(i).and_then(invalid_action_for).map(|bad| (i, bad))) {
         values[i] = bad;
         let actions = values.iter().filter_map(Value::as_action).collect::<Vec<_>>();
-        if actions.len() == agents.len() && a.step(&actions, &mut buf).is_ok() {
+        if actions.len() == agents.len() && a.step(&actions, &mut buf.rows()).is_ok() {
             return Err(fail("invalid action", format!("step accepted an invalid action for agent {i}")));
         }
     }

@@ -122,6 +122,13 @@ pub struct Info {
     pub values: InfoValues,
 }
 
+impl Info {
+    /// Whether it carries nothing (no episode statistics, no values).
+    pub fn is_empty(&self) -> bool {
+        self.episode.is_none() && self.values.is_empty()
+    }
+}
+
 /// The result of one [`Env::step`]; the observation went into the caller's buffer.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct StepOutcome {

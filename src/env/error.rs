@@ -6,8 +6,8 @@ use thiserror::Error;
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum EnvError {
     // === Usage errors ===
-    /// `step` was called before the first `reset`.
-    #[error("cannot call step before reset")]
+    /// `step` was called before the first `reset`, or after the episode ended.
+    #[error("cannot call step before reset (the env was never reset, or its episode has ended)")]
     ResetNeeded,
     /// The action is not an element of the action space.
     #[error("invalid action {action}: not in action space {space}")]
@@ -58,11 +58,13 @@ pub enum EnvError {
     },
 
     // === Vector env errors ===
-    /// The envs given to a vector env do not share spaces.
-    #[error("env {index} of the vector env has {what} {got}, env 0 has {expected}")]
+    /// The envs (and agents) given to a vector env do not share spaces.
+    #[error("agent {agent} of env {index} of the vector env has {what} {got}, agent 0 of env 0 has {expected}")]
     SpaceMismatch {
         /// The index of the env that differs.
         index: usize,
+        /// The agent of that env that differs (0 for single-agent envs).
+        agent: usize,
         /// `observation space` or `action space`.
         what: &'static str,
         /// Its space, formatted.

@@ -8,7 +8,9 @@
 //!   `contains`, and a flat `f32` layout shared by observations and vector buffers.
 //! - [`Registry`]: env ids such as `cartpole-v1` → constructors, with a default time limit.
 //! - [`wrappers`]: time limit, episode statistics, observation normalisation, order enforcing.
-//! - [`ParallelEnv`]: the multi-agent parallel API (PettingZoo's `ParallelEnv`).
+//! - [`ParallelEnv`]: the multi-agent parallel API (PettingZoo's `ParallelEnv`), the one
+//!   scene contract; [`Joint`] is the single-agent view of any of them and
+//!   [`SingleAgent`] the one-agent parallel view of any [`Env`].
 //! - [`vector`]: batched envs, serial and crossbeam-threaded, one API, explicit autoreset.
 //! - [`check`]: a conformance checker every environment's tests call.
 //! - [`Policy`]: what chooses actions (learned agents, scripted baselines, [`RandomPolicy`]).
@@ -19,6 +21,7 @@
 pub mod check;
 mod core;
 mod error;
+mod joint;
 pub mod parallel;
 pub mod policy;
 pub mod registry;
@@ -28,7 +31,8 @@ pub mod wrappers;
 
 pub use self::core::{Env, EnvExt, EpisodeStats, Info, InfoValues, ResetOptions, StepOutcome, check_action, check_obs_len};
 pub use error::EnvError;
-pub use parallel::{ParallelBuffers, ParallelEnv};
+pub use joint::Joint;
+pub use parallel::{AgentRows, ParallelBuffers, ParallelEnv, SingleAgent};
 pub use policy::{Policy, RandomPolicy};
 pub use registry::{EnvSpec, MakeOptions, Registry};
 pub use space::{Action, BoxSpace, Space, Value};

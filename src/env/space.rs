@@ -194,16 +194,6 @@ impl Space {
         BoxSpace::new(low, high, shape).map(Space::Box)
     }
 
-    /// `n` copies of a `Box` space side by side, as one flat `Box` (the observation of
-    /// a joint view over `n` agents). Errors for other spaces.
-    pub fn tiled(&self, n: usize) -> Result<Self, EnvError> {
-        let Space::Box(b) = self else {
-            return Err(EnvError::InvalidConfig { what: "space".into(), reason: format!("only Box spaces can be tiled, not {self}") });
-        };
-        let repeat = |v: &[f32]| v.iter().copied().cycle().take(v.len() * n).collect::<Vec<_>>();
-        Space::boxed(repeat(b.low()), repeat(b.high()), vec![b.numel() * n])
-    }
-
     /// A `Dict` space with unique, non-empty keys, flattened in the given order.
     pub fn dict(entries: Vec<(String, Space)>) -> Result<Self, EnvError> {
         let invalid = |reason: String| EnvError::InvalidConfig { what: "Dict space".into(), reason };
@@ -480,14 +470,6 @@ mod tests {
         let b = Space::boxed(vec![f32::NEG_INFINITY], vec![f32::INFINITY], vec![1])?;
         assert!(!b.contains_flat(&[f32::NAN]));
         assert!(b.contains_flat(&[f32::INFINITY]));
-        Ok(())
-    }
-
-    #[test]
-    fn tiling_repeats_bounds() -> Result<(), EnvError> {
-        let b = Space::boxed(vec![0.0, -1.0], vec![1.0, 2.0], vec![2])?;
-        assert_eq!(b.tiled(3)?, Space::boxed(vec![0.0, -1.0, 0.0, -1.0, 0.0, -1.0], vec![1.0, 2.0, 1.0, 2.0, 1.0, 2.0], vec![6])?);
-        assert!(Space::discrete(2)?.tiled(2).is_err());
         Ok(())
     }
 

@@ -1,144 +1,95 @@
 //! Recording episodes of a [`Policy`] and re-simulating them from seed + actions.
 //!
-//! [`RecordEnv`] drives single-agent ([`Env`]) and multi-agent ([`ParallelEnv`])
-//! environments alike. Episode `k` of a recording is reset with its own seed, so any
+//! [`RecordEnv`] drives any [`ParallelEnv`] (a single-agent [`Env`] is one agent), so
+//! one code path records both kinds. Episode `k` of a recording is reset with its own seed, so any
 //! episode replays on its own: [`resimulate`] resets with the recorded seed, applies the
 //! recorded actions, and checks rewards, flags, observations (by hash) and snapshots
 //! step by step, reporting the first step that differs.
 
 use super::format::{ActionLog, EpisodeLog, ReplayError, StepLog, hash_f32};
 use crate::env::vector::ActionBuffer;
-use crate::env::{Action, Env, EnvError, Info, ParallelBuffers, ParallelEnv, Policy, Space};
+use crate::env::{Action, Env, EnvError, Info, ParallelBuffers, ParallelEnv, Policy, SingleAgent, Space};
 use crate::snapshot::Snapshot;
 
-/// An environment the recorder can drive.
-pub enum RecordEnv {
-    /// A single-agent env (one row).
-    Single {
-        /// The env.
-        env: Box<dyn Env>,
-        /// Its current observation.
-        obs: Vec<f32>,
-        /// The last step's reward and flags.
-        last: (f32, bool, bool, Info),
-    },
-    /// A multi-agent env (one row per agent).
-    Multi {
-        /// The env.
-        env: Box<dyn ParallelEnv>,
-        /// Its per-agent buffers.
-        bufs: ParallelBuffers,
-        /// All agents' observations, concatenated.
-        rows: Vec<f32>,
-        /// A valid action per agent, sent for inactive agents (whose actions are ignored).
-        idle: Vec<ActionLog>,
-    },
+/// An environment the recorder can drive: any [`ParallelEnv`], one row per agent
+/// (a single-agent [`Env`] is one row through [`SingleAgent`]).
+pub struct RecordEnv {
+    env: Box<dyn ParallelEnv>,
+    /// Its per-agent outputs; `bufs.obs` holds every agent's observation, concatenated.
+    bufs: ParallelBuffers,
+    /// A valid action per agent, sent for inactive agents (whose actions are ignored).
+    idle: Vec<ActionLog>,
+    /// Whether `env` is a multi-agent scene's own parallel view (saved in recordings).
+    multi: bool,
 }
 
 impl RecordEnv {
-    /// Wraps a single-agent env.
-    pub fn single(env: Box<dyn Env>) -> Self {
-        let obs = vec![0.0; env.observation_space().flat_dim()];
-        RecordEnv::Single { env, obs, last: (0.0, false, false, Info::default()) }
-    }
-
-    /// Wraps a multi-agent env.
-    pub fn multi(env: Box<dyn ParallelEnv>) -> Self {
+    /// Drives `env`, one row per agent; `per_agent` says whether it is a multi-agent
+    /// scene's own parallel view (saved in recordings, so that a replay rebuilds it).
+    pub fn new(env: Box<dyn ParallelEnv>, per_agent: bool) -> Self {
         let bufs = ParallelBuffers::for_env(env.as_ref());
         let idle = (0..env.possible_agents().len()).map(|i| env.action_space(i).map_or(ActionLog::None, idle_action)).collect();
-        RecordEnv::Multi { env, bufs, rows: Vec::new(), idle }
+        RecordEnv { env, bufs, idle, multi: per_agent }
     }
 
-    /// Whether this is the multi-agent (parallel) view.
+    /// Wraps a single-agent env (one row, `agent_0`).
+    pub fn single(env: Box<dyn Env>) -> Self {
+        Self::new(Box::new(SingleAgent::new(env)), false)
+    }
+
+    /// Wraps a multi-agent scene's parallel view (one row per agent).
+    pub fn multi(env: Box<dyn ParallelEnv>) -> Self {
+        Self::new(env, true)
+    }
+
+    /// Whether this is a multi-agent scene's parallel view (rather than a single-agent env).
     pub fn is_multi(&self) -> bool {
-        matches!(self, RecordEnv::Multi { .. })
+        self.multi
     }
 
     /// Agent names (`agent_0` for a single-agent env).
     pub fn agents(&self) -> Vec<String> {
-        match self {
-            RecordEnv::Single { .. } => vec!["agent_0".into()],
-            RecordEnv::Multi { env, .. } => env.possible_agents().to_vec(),
-        }
+        self.env.possible_agents().to_vec()
     }
 
     /// The action space of agent 0 (the policy's action space).
     pub fn action_space(&self) -> Option<&Space> {
-        match self {
-            RecordEnv::Single { env, .. } => Some(env.action_space()),
-            RecordEnv::Multi { env, .. } => env.action_space(0),
-        }
+        self.env.action_space(0)
     }
 
     fn num_rows(&self) -> usize {
-        match self {
-            RecordEnv::Single { .. } => 1,
-            RecordEnv::Multi { bufs, .. } => bufs.num_agents(),
-        }
+        self.bufs.num_agents()
     }
 
     fn reset(&mut self, seed: u64) -> Result<(), ReplayError> {
-        match self {
-            RecordEnv::Single { env, obs, last } => {
-                let info = env.reset(Some(seed), None, obs)?;
-                *last = (0.0, false, false, info);
-            }
-            RecordEnv::Multi { env, bufs, rows, .. } => {
-                env.reset(Some(seed), None, bufs)?;
-                rows.clear();
-                bufs.obs.iter().for_each(|o| rows.extend_from_slice(o));
-            }
-        }
+        self.env.reset(Some(seed), None, &mut self.bufs.rows())?;
         Ok(())
     }
 
     fn obs_rows(&self) -> &[f32] {
-        match self {
-            RecordEnv::Single { obs, .. } => obs,
-            RecordEnv::Multi { rows, .. } => rows,
-        }
-    }
-
-    fn active(&self) -> Vec<bool> {
-        match self {
-            RecordEnv::Single { .. } => vec![true],
-            RecordEnv::Multi { bufs, .. } => bufs.active.clone(),
-        }
+        &self.bufs.obs
     }
 
     fn step(&mut self, actions: &[ActionLog]) -> Result<(), ReplayError> {
-        match self {
-            RecordEnv::Single { env, obs, last } => {
-                let action = actions
-                    .first()
-                    .and_then(as_action)
-                    .ok_or_else(|| EnvError::InvalidAction { action: "none".into(), space: env.action_space().to_string() })?;
-                let out = env.step(action, obs)?;
-                *last = (out.reward, out.terminated, out.truncated, out.info);
-            }
-            RecordEnv::Multi { env, bufs, rows, idle } => {
-                let acts: Vec<Action<'_>> =
-                    actions.iter().zip(idle.iter()).filter_map(|(a, i)| as_action(a).or_else(|| as_action(i))).collect();
-                env.step(&acts, bufs)?;
-                rows.clear();
-                bufs.obs.iter().for_each(|o| rows.extend_from_slice(o));
-            }
+        let n = self.num_rows();
+        if actions.len() != n {
+            return Err(EnvError::BufferSize { what: "actions", got: actions.len(), expected: n }.into());
         }
+        let acts: Vec<Action<'_>> = actions.iter().zip(&self.idle).filter_map(|(a, i)| as_action(a).or_else(|| as_action(i))).collect();
+        self.env.step(&acts, &mut self.bufs.rows())?;
         Ok(())
     }
 
     /// Rewards, terminated and truncated flags, and events of the last step, per agent.
     fn outcome(&self) -> Outcome {
         let events = |agent: u32, info: &Info| info.values.iter().map(|(k, v)| (agent, k.to_owned(), v)).collect::<Vec<_>>();
-        match self {
-            RecordEnv::Single { last, .. } => (vec![last.0], vec![last.1], vec![last.2], events(0, &last.3)),
-            RecordEnv::Multi { bufs, .. } => (
-                bufs.rewards.clone(),
-                bufs.terminated.clone(),
-                bufs.truncated.clone(),
-                bufs.infos.iter().enumerate().flat_map(|(i, info)| events(i as u32, info)).collect(),
-            ),
-        }
+        let b = &self.bufs;
+        (
+            b.rewards.clone(),
+            b.terminated.clone(),
+            b.truncated.clone(),
+            b.infos.iter().enumerate().flat_map(|(i, info)| events(i as u32, info)).collect(),
+        )
     }
 
     /// The log of the step just taken with `actions`.
@@ -148,10 +99,7 @@ impl RecordEnv {
     }
 
     fn episode_over(&self) -> bool {
-        match self {
-            RecordEnv::Single { last, .. } => last.1 || last.2,
-            RecordEnv::Multi { bufs, .. } => bufs.all_done(),
-        }
+        self.bufs.all_done()
     }
 
     fn snapshot(&self) -> Snapshot {
@@ -161,11 +109,7 @@ impl RecordEnv {
     /// The scene now, or `None` if the env has nothing to show.
     fn try_snapshot(&self) -> Option<Snapshot> {
         let mut s = Snapshot::default();
-        let shown = match self {
-            RecordEnv::Single { env, .. } => env.snapshot(&mut s),
-            RecordEnv::Multi { env, .. } => env.snapshot(&mut s),
-        };
-        shown.then_some(s)
+        self.env.snapshot(&mut s).then_some(s)
     }
 }
 
@@ -210,7 +154,7 @@ fn row_action(buf: &ActionBuffer, row: usize, rows: usize) -> ActionLog {
 /// (`None` for inactive rows). The one step loop of recording and driving.
 fn act_and_step(env: &mut RecordEnv, policy: &mut dyn Policy, actions: &mut ActionBuffer) -> Result<Vec<ActionLog>, ReplayError> {
     let rows = env.num_rows();
-    let active = env.active();
+    let active = env.bufs.active.clone();
     policy.act(env.obs_rows(), &active, actions)?;
     let step_actions: Vec<ActionLog> = (0..rows).map(|r| if active[r] { row_action(actions, r, rows) } else { ActionLog::None }).collect();
     env.step(&step_actions)?;

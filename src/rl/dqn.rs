@@ -257,14 +257,7 @@ pub struct Dqn {
 
 impl Dqn {
     /// A learner for `batch`; `q` and `target` must have the same architecture.
-    pub fn new(
-        config: DqnConfig,
-        q: QNetwork,
-        target: QNetwork,
-        batch: &dyn AgentBatch,
-        total_steps: u64,
-        rng: ChaCha8Rng,
-    ) -> Result<Self> {
+    pub fn new(config: DqnConfig, q: QNetwork, target: QNetwork, batch: &AgentBatch, total_steps: u64, rng: ChaCha8Rng) -> Result<Self> {
         target.params.copy_from(&q.params)?;
         let adam = Adam::new(q.params(), AdamConfig { eps: config.adam_eps, ..AdamConfig::default() })?;
         let replay = ReplayBuffer::new(config.buffer_size, q.obs_dim);
@@ -334,7 +327,7 @@ impl Dqn {
 
     /// One iteration: `train_freq` env steps of collection, then `gradient_steps`
     /// updates once `learning_starts` steps have been taken.
-    pub fn iterate(&mut self, batch: &mut dyn AgentBatch, episodes: &mut Vec<Episode>) -> Result<DqnStats> {
+    pub fn iterate(&mut self, batch: &mut AgentBatch, episodes: &mut Vec<Episode>) -> Result<DqnStats> {
         let (rows, d) = (self.rows, self.q.obs_dim);
         let batch_steps = self.config.train_freq.div_ceil(self.envs as u64).max(1);
         // The step overwrites the batch state, so the acting observations are kept here

@@ -35,7 +35,7 @@ impl EvalReport {
 /// Runs `policy` in `batch` (reset with `seed`) until `episodes` episodes have finished,
 /// taking env `i`'s first `(episodes + i) / num_envs` episodes as SB3's
 /// `evaluate_policy` does, so that short episodes do not bias the mean.
-pub fn evaluate(policy: &mut dyn Policy, batch: &mut dyn AgentBatch, episodes: usize, seed: u64) -> Result<EvalReport> {
+pub fn evaluate(policy: &mut dyn Policy, batch: &mut AgentBatch, episodes: usize, seed: u64) -> Result<EvalReport> {
     let n = batch.num_envs();
     let targets: Vec<usize> = (0..n).map(|i| (episodes + i) / n).collect();
     let mut counts = vec![0usize; n];

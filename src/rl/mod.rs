@@ -1,7 +1,7 @@
 //! Reinforcement learning on candle: PPO and DQN, trained headlessly on CPU or CUDA.
 //!
-//! - [`batch`]: the rows a learner acts for ([`AgentBatch`]): the envs of a vector env,
-//!   or every agent of several multi-agent envs (parameter sharing).
+//! - [`batch`]: the rows a learner acts for ([`AgentBatch`]): a vector env's rows, one
+//!   per env or one per agent of multi-agent envs (parameter sharing).
 //! - [`buffer`]: rollout storage and GAE with terminated/truncated kept apart.
 //! - [`distributions`]: categorical, multi-categorical and diagonal-Gaussian heads.
 //! - [`ppo`], [`dqn`]: the algorithms.
@@ -28,7 +28,7 @@ pub mod normalize;
 pub mod ppo;
 pub mod train;
 
-pub use batch::{AgentBatch, Episode, ParallelBatch, VecBatch};
+pub use batch::{AgentBatch, Episode};
 pub use config::{Algo, TrainConfig};
 pub use error::{Result, RlError};
 pub use eval::{EvalReport, evaluate};

@@ -208,7 +208,7 @@ pub struct Ppo {
 
 impl Ppo {
     /// A learner for `batch`'s spaces.
-    pub fn new(config: PpoConfig, agent: ActorCritic, batch: &dyn AgentBatch, total_steps: u64, rng: ChaCha8Rng) -> Result<Self> {
+    pub fn new(config: PpoConfig, agent: ActorCritic, batch: &AgentBatch, total_steps: u64, rng: ChaCha8Rng) -> Result<Self> {
         let adam = Adam::new(agent.params(), AdamConfig { eps: config.adam_eps, ..AdamConfig::default() })?;
         let rows = batch.num_rows();
         let buffer = RolloutBuffer::new(config.num_steps, rows, agent.obs_dim, agent.head.action_width());
@@ -246,14 +246,14 @@ impl Ppo {
 
     /// One iteration: a rollout from `batch` (whose state holds the current
     /// observations), then the update. Finished episodes are appended to `episodes`.
-    pub fn iterate(&mut self, batch: &mut dyn AgentBatch, episodes: &mut Vec<Episode>) -> Result<PpoStats> {
+    pub fn iterate(&mut self, batch: &mut AgentBatch, episodes: &mut Vec<Episode>) -> Result<PpoStats> {
         self.collect(batch, episodes)?;
         let stats = self.update()?;
         self.iteration += 1;
         Ok(stats)
     }
 
-    fn collect(&mut self, batch: &mut dyn AgentBatch, episodes: &mut Vec<Episode>) -> Result<()> {
+    fn collect(&mut self, batch: &mut AgentBatch, episodes: &mut Vec<Episode>) -> Result<()> {
         let (rows, d) = (self.rows, self.agent.obs_dim);
         let (w, od) = (self.agent.head.action_width(), self.agent.head.out_dim());
         let log_std = self.agent.log_std_host()?;

@@ -30,7 +30,7 @@ pub enum Learner {
 
 impl Learner {
     /// Builds fresh networks for `batch`'s spaces from the run's seed.
-    pub fn new(config: &TrainConfig, batch: &dyn AgentBatch, device: &Device) -> Result<Self> {
+    pub fn new(config: &TrainConfig, batch: &AgentBatch, device: &Device) -> Result<Self> {
         // One stream initialises the networks, another drives sampling, so changing the
         // network size does not change the exploration noise of an otherwise equal run.
         let mut init_rng = rng_from_seed(config.seed);
@@ -82,7 +82,7 @@ impl Learner {
     }
 
     /// One iteration; returns the scalars to log.
-    fn iterate(&mut self, batch: &mut dyn AgentBatch, episodes: &mut Vec<Episode>) -> Result<Vec<(&'static str, f64)>> {
+    fn iterate(&mut self, batch: &mut AgentBatch, episodes: &mut Vec<Episode>) -> Result<Vec<(&'static str, f64)>> {
         Ok(match self {
             Learner::Ppo(p) => {
                 let s = p.iterate(batch, episodes)?;
@@ -220,7 +220,7 @@ pub struct TrainRun {
 
 impl TrainRun {
     /// Starts a run in `run_dir`, or continues the checkpoint there when `resume` is given.
-    pub fn new(config: TrainConfig, batch: &dyn AgentBatch, device: &Device, run_dir: &Path, resume: Option<&Checkpoint>) -> Result<Self> {
+    pub fn new(config: TrainConfig, batch: &AgentBatch, device: &Device, run_dir: &Path, resume: Option<&Checkpoint>) -> Result<Self> {
         let mut learner = Learner::new(&config, batch, device)?;
         let (mut solved_at, mut train_seconds) = (None, 0.0);
         if let Some(ckpt) = resume {
@@ -254,8 +254,8 @@ impl TrainRun {
     /// `on_progress` is called after every iteration.
     pub fn run(
         &mut self,
-        batch: &mut dyn AgentBatch,
-        eval_batch: &mut dyn AgentBatch,
+        batch: &mut AgentBatch,
+        eval_batch: &mut AgentBatch,
         on_progress: &mut dyn FnMut(&Progress),
     ) -> Result<TrainSummary> {
         let started = Instant::now();
@@ -333,7 +333,7 @@ impl TrainRun {
     }
 
     /// Evaluates the current policy for `eval.episodes` episodes on fresh seeds.
-    pub fn evaluate(&mut self, eval_batch: &mut dyn AgentBatch) -> Result<EvalReport> {
+    pub fn evaluate(&mut self, eval_batch: &mut AgentBatch) -> Result<EvalReport> {
         // Evaluation seeds never coincide with training seeds (env i trains on seed + i).
         let seed =
             self.config.seed.wrapping_add(1 << 32).wrapping_add(self.eval_count.wrapping_mul(self.config.eval.episodes as u64 + 1_000));
@@ -358,7 +358,7 @@ impl TrainRun {
 
 /// Loads the policy stored in a checkpoint, for evaluation: the networks are rebuilt
 /// from the checkpoint's config for `batch`'s spaces, then its tensors are loaded.
-pub fn load_policy(ckpt: &Checkpoint, batch: &dyn AgentBatch, device: &Device) -> Result<Learner> {
+pub fn load_policy(ckpt: &Checkpoint, batch: &AgentBatch, device: &Device) -> Result<Learner> {
     let mut learner = Learner::new(&ckpt.config, batch, device)?;
     learner.restore(ckpt)?;
     Ok(learner)

@@ -53,18 +53,22 @@ fn traffic_scene_text(t: &traffic::Traffic, note: &str, rng: &mut ChaCha8Rng) ->
     text
 }
 
-/// Drives the highway scene file `text` for 10 decisions (10 s) with the scripted driver;
-/// whether the ego got through without a crash.
+/// Drives the highway scene file `text` for 10 decisions (10 s, or the scene's duration
+/// if shorter) with the scripted driver; whether the ego got through without a crash.
 fn drive_scripted(text: &str, origin: &str, seed: u64) -> Result<bool> {
     let cfg = DrivingConfig::from_toml(text, origin)?;
     let driver = crate::scenes::driving::scripted::HighwayScripted::new(cfg.lanes, cfg.vehicles_count);
-    let mut env = crate::scenes::driving::JointDrivingEnv::from_config(cfg)?;
+    let mut env = crate::env::Joint::new(crate::scenes::driving::DrivingEnv::new(cfg)?)?;
     let mut obs = vec![0.0; env.observation_space().flat_dim()];
     env.reset(Some(seed), None, &mut obs)?;
     for _ in 0..10 {
         let out = env.step(Action::Discrete(driver.decide(&obs)), &mut obs)?;
         if out.terminated {
             return Ok(false);
+        }
+        if out.truncated {
+            // The scene's duration ran out first: through without a crash.
+            break;
         }
     }
     Ok(true)

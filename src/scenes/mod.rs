@@ -15,7 +15,7 @@ pub use registry::registry;
 use std::path::Path;
 
 use crate::env::wrappers::TimeLimit;
-use crate::env::{Env, EnvError, MakeOptions, ParallelEnv};
+use crate::env::{Env, EnvError, Joint, MakeOptions, ParallelEnv, SingleAgent};
 
 /// Whether `env` names a scene file (a path ending in `.toml`, or an existing file)
 /// rather than a registry id.
@@ -56,6 +56,18 @@ pub fn has_parallel(env: &str) -> Result<bool, EnvError> {
     Ok(is_scene_file(env) || registry().spec(env)?.parallel_entry_point.is_some())
 }
 
+/// The env for a registry id or a scene file as rows of agents, for code that drives
+/// agents (trainers, recorders, dataset drivers): with `per_agent`, a multi-agent
+/// scene's parallel view (one row per agent); otherwise, and for single-agent envs,
+/// one row ([`SingleAgent`] over [`make_env`], the joint view of a multi-agent scene).
+/// The choice is made here, once, so that callers never ask which kind they hold.
+pub fn make_agents(env: &str, per_agent: bool, options: &MakeOptions) -> Result<Box<dyn ParallelEnv>, EnvError> {
+    if per_agent && has_parallel(env)? {
+        return make_parallel_env(env, options);
+    }
+    Ok(Box::new(SingleAgent::new(make_env(env, options)?)))
+}
+
 /// A driving scene file names its `scene`; warehouse files their `mode`.
 fn driving_scene(path: &Path) -> Result<Option<driving::DrivingConfig>, EnvError> {
     let text = std::fs::read_to_string(path)
@@ -67,11 +79,11 @@ fn driving_scene(path: &Path) -> Result<Option<driving::DrivingConfig>, EnvError
 /// Builds the single-agent view of the scene in a TOML scene file (see `scenes/`).
 pub fn make_from_file(path: &Path) -> Result<Box<dyn Env>, EnvError> {
     if let Some(cfg) = driving_scene(path)? {
-        return Ok(Box::new(driving::JointDrivingEnv::from_config(cfg)?));
+        return Ok(Box::new(Joint::new(driving::DrivingEnv::new(cfg)?)?));
     }
     Ok(match warehouse::WarehouseScene::from_file(path)? {
-        warehouse::WarehouseScene::Grid(cfg) => Box::new(warehouse::JointGridWarehouse::from_config(cfg)?),
-        warehouse::WarehouseScene::Physics(cfg) => Box::new(warehouse::JointPhysicsWarehouse::from_config(cfg)?),
+        warehouse::WarehouseScene::Grid(cfg) => Box::new(Joint::new(warehouse::GridWarehouse::new(cfg)?)?),
+        warehouse::WarehouseScene::Physics(cfg) => Box::new(Joint::new(warehouse::PhysicsWarehouse::new(cfg)?)?),
     })
 }
 

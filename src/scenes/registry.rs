@@ -3,21 +3,21 @@
 use std::sync::{Arc, OnceLock};
 
 use super::cartpole::CartPole;
-use super::driving::{DrivingConfig, DrivingEnv, JointDrivingEnv};
-use super::warehouse::{ActionKind, GridConfig, GridWarehouse, JointGridWarehouse, JointPhysicsWarehouse, PhysicsConfig, PhysicsWarehouse};
-use crate::env::{Env, EnvError, EnvSpec, ParallelEnv, Registry};
+use super::driving::{DrivingConfig, DrivingEnv};
+use super::warehouse::{ActionKind, GridConfig, GridWarehouse, PhysicsConfig, PhysicsWarehouse};
+use crate::env::{Env, EnvError, EnvSpec, Joint, ParallelEnv, Registry};
 
 /// Robot counts registered for each warehouse grid size.
 const WAREHOUSE_GRID_AGENTS: [usize; 4] = [1, 2, 4, 10];
 
-/// A spec whose single-agent and multi-agent constructors are built from one config.
-fn multi_agent_spec<C: Clone + Send + Sync + 'static>(
+/// A spec for a multi-agent scene built from `cfg`: its parallel view, and the
+/// [`Joint`] view over it as the single-agent env.
+fn multi_agent_spec<C: Clone + Send + Sync + 'static, P: ParallelEnv + 'static>(
     id: String,
     summary: String,
     max_episode_steps: Option<u64>,
     cfg: C,
-    single: fn(C) -> Result<Box<dyn Env>, EnvError>,
-    parallel: fn(C) -> Result<Box<dyn ParallelEnv>, EnvError>,
+    make: fn(C) -> Result<P, EnvError>,
 ) -> EnvSpec {
     let other = cfg.clone();
     EnvSpec {
@@ -25,8 +25,8 @@ fn multi_agent_spec<C: Clone + Send + Sync + 'static>(
         summary,
         max_episode_steps,
         reward_threshold: None,
-        entry_point: Arc::new(move |_| single(cfg.clone())),
-        parallel_entry_point: Some(Arc::new(move |_| parallel(other.clone()))),
+        entry_point: Arc::new(move |_| Ok(Box::new(Joint::new(make(cfg.clone())?)?) as Box<dyn Env>)),
+        parallel_entry_point: Some(Arc::new(move |_| Ok(Box::new(make(other.clone())?) as Box<dyn ParallelEnv>))),
     }
 }
 
@@ -39,8 +39,7 @@ fn warehouse_grid_spec(size: &str, n_agents: usize) -> EnvSpec {
         format!("rware-{size}-{n_agents}ag-v2 rules: {n_agents} robot(s) deliver requested shelves on the {size} grid"),
         cfg.max_steps,
         cfg,
-        |c| Ok(Box::new(JointGridWarehouse::from_config(c)?)),
-        |c| Ok(Box::new(GridWarehouse::new(c)?)),
+        GridWarehouse::new,
     )
 }
 
@@ -58,21 +57,13 @@ fn warehouse_physics_spec(size: &str, n_agents: usize, actions: ActionKind) -> E
         format!("{n_agents} rapier robot(s) with lidar deliver shelves on the {size} floor plan ({kind} actions)"),
         cfg.max_steps,
         cfg,
-        |c| Ok(Box::new(JointPhysicsWarehouse::from_config(c)?)),
-        |c| Ok(Box::new(PhysicsWarehouse::new(c)?)),
+        PhysicsWarehouse::new,
     )
 }
 
 fn driving_spec(id: &str, summary: &str, cfg: DrivingConfig) -> EnvSpec {
     let max_episode_steps = Some((cfg.duration * cfg.policy_frequency as f64).round() as u64);
-    multi_agent_spec(
-        id.into(),
-        summary.into(),
-        max_episode_steps,
-        cfg,
-        |c| Ok(Box::new(JointDrivingEnv::from_config(c)?)),
-        |c| Ok(Box::new(DrivingEnv::new(c)?)),
-    )
+    multi_agent_spec(id.into(), summary.into(), max_episode_steps, cfg, DrivingEnv::new)
 }
 
 fn driving_specs() -> Vec<EnvSpec> {

@@ -1,5 +1,12 @@
 //! Batched environments: N copies of one env stepped together into preallocated
-//! struct-of-arrays buffers.
+//! struct-of-arrays buffers, one row per agent.
+//!
+//! A vector env holds [`ParallelEnv`]s, so a multi-agent scene contributes a row per
+//! agent (parameter sharing) and a single-agent [`Env`] one row (through
+//! [`SingleAgent`](crate::env::SingleAgent)); rows are env-major (`env * num_agents +
+//! agent`). Every env writes straight into its rows of the shared buffers, and the
+//! trainer, recorder and Python binding read those rows: none of them branches on
+//! single- vs multi-agent or keeps its own copy.
 //!
 //! Two backends share the [`VecEnv`] trait and give bit-identical results for the
 //! same seed: [`SerialVecEnv`] steps every env on the calling thread, and
@@ -10,15 +17,24 @@
 //! `reset(Some(seed))` resets env `i` with seed `seed + i`; later resets, including
 //! automatic ones, continue each env's own RNG stream.
 //!
+//! ## Rows that sit out
+//! An agent that has left its env's episode early (a multi-agent env whose other
+//! agents play on) is inactive (`active` false): its action is ignored, its reward is
+//! 0 and both its flags are false on the steps it sits out, so every flag marks the
+//! one step an agent's episode ended. An env's episode is over when none of its
+//! agents is active (`env_done`); that is when autoreset applies.
+//!
 //! ## Autoreset ([`AutoresetMode`], as in Gymnasium 1.x)
 //! - `NextStep` (default): the step that ends an episode returns the final
 //!   observation with `terminated`/`truncated` set. On the *next* `step` that env
-//!   ignores its action, resets, and returns the first observation of the new
+//!   ignores its actions, resets, and returns the first observation of the new
 //!   episode with reward 0, both flags false and the reset's info.
 //! - `SameStep`: the step that ends an episode resets the env at once. `obs` holds
 //!   the new episode's first observation; the final observation is in `final_obs`
-//!   (flagged by `has_final_obs`), and `infos` keeps the final step's info.
-//! - `Disabled`: nothing resets by itself; call [`VecEnv::reset_envs`] with a mask.
+//!   (flagged by `has_final_obs`, for every row whose agent ended on this step), and
+//!   rewards, flags and `infos` keep the final step's.
+//! - `Disabled`: nothing resets by itself; a finished env sits out (reward 0, flags
+//!   false, `env_done` still set) until [`VecEnv::reset_envs`] resets it.
 
 mod chunk;
 mod serial;
@@ -27,7 +43,7 @@ mod threaded;
 pub use serial::SerialVecEnv;
 pub use threaded::ThreadedVecEnv;
 
-use super::{Action, Env, EnvError, Info, MakeOptions, Registry, Space};
+use super::{Action, Env, EnvError, Info, MakeOptions, ParallelEnv, Registry, SingleAgent, Space};
 
 /// When a finished env is reset inside a vector env.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -41,15 +57,15 @@ pub enum AutoresetMode {
     Disabled,
 }
 
-/// Actions for a whole batch, flat: `num_envs` entries for `Discrete`, and
-/// `num_envs * per_env` row-major entries for `MultiDiscrete` and `Continuous`.
+/// Actions for a whole batch, flat: one entry per row for `Discrete`, and
+/// `num_rows * per_row` row-major entries for `MultiDiscrete` and `Continuous`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Actions<'a> {
-    /// One action per env.
+    /// One action per row.
     Discrete(&'a [i64]),
-    /// `nvec.len()` actions per env.
+    /// `nvec.len()` actions per row.
     MultiDiscrete(&'a [i64]),
-    /// `flat_dim` actions per env.
+    /// `flat_dim` actions per row.
     Continuous(&'a [f32]),
 }
 
@@ -67,7 +83,7 @@ impl<'a> Actions<'a> {
         self.len() == 0
     }
 
-    /// The action of env `i`, where each env's action has `per_env` entries
+    /// The action of row `i`, where each row's action has `per_env` entries
     /// (see [`action_width`]). Panics if `i` is out of range, like slice indexing.
     pub fn get(&self, i: usize, per_env: usize) -> Action<'a> {
         match *self {
@@ -77,7 +93,7 @@ impl<'a> Actions<'a> {
         }
     }
 
-    /// The actions of envs `start..end`.
+    /// The actions of rows `start..end`.
     fn slice(&self, start: usize, end: usize, per_env: usize) -> Actions<'a> {
         match *self {
             Actions::Discrete(a) => Actions::Discrete(&a[start..end]),
@@ -99,7 +115,7 @@ pub enum ActionBuffer {
 }
 
 impl ActionBuffer {
-    /// Zeroed storage for `num_envs` actions of `space` (for `Discrete`, its `start`).
+    /// Zeroed storage for `num_envs` actions (one per row) of `space` (for `Discrete`, its `start`).
     pub fn new(space: &Space, num_envs: usize) -> Result<Self, EnvError> {
         match space {
             Space::Discrete { start, .. } => Ok(ActionBuffer::Discrete(vec![*start; num_envs])),
@@ -131,7 +147,7 @@ impl ActionBuffer {
         }
     }
 
-    /// Fills the buffer with random actions drawn from `space` (one per env).
+    /// Fills the buffer with random actions drawn from `space` (one per row).
     pub fn sample<R: rand::Rng + ?Sized>(&mut self, space: &Space, rng: &mut R) {
         match (self, space) {
             (ActionBuffer::Discrete(a), Space::Discrete { n, start }) => {
@@ -150,26 +166,34 @@ impl ActionBuffer {
     }
 }
 
-/// The outputs of a batch step, struct-of-arrays, preallocated once.
+/// The outputs of a batch step, struct-of-arrays, preallocated once: one row per
+/// agent, env-major (row `env * num_agents + agent`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct VecBuffers {
     /// Number of envs.
     pub num_envs: usize,
-    /// Flat observation size of one env.
+    /// Rows per env: its agents (1 for a single-agent env).
+    pub num_agents: usize,
+    /// Flat observation size of one row.
     pub obs_dim: usize,
-    /// `num_envs * obs_dim` observations, env-major.
+    /// `num_rows * obs_dim` observations, row-major.
     pub obs: Vec<f32>,
-    /// One reward per env.
+    /// One reward per row.
     pub rewards: Vec<f32>,
-    /// One `terminated` flag per env.
+    /// One `terminated` flag per row.
     pub terminated: Vec<bool>,
-    /// One `truncated` flag per env.
+    /// One `truncated` flag per row.
     pub truncated: Vec<bool>,
-    /// `SameStep` mode: the final observation of envs whose episode just ended.
+    /// `SameStep` mode: the final observation of rows whose agent's episode just ended.
     pub final_obs: Vec<f32>,
-    /// `SameStep` mode: which envs have a valid `final_obs` this step.
+    /// `SameStep` mode: which rows have a valid `final_obs` this step.
     pub has_final_obs: Vec<bool>,
-    /// One info per env.
+    /// Rows whose agent acts on the next step.
+    pub active: Vec<bool>,
+    /// One flag per env: its episode ended on the last step (no agent left active);
+    /// in `Disabled` mode it stays set until the env is reset.
+    pub env_done: Vec<bool>,
+    /// One info per row.
     pub infos: Vec<Info>,
     /// Which `infos` differ from the default, so the threaded backend copies only
     /// those between threads (an `Info` is a few hundred bytes; most are empty).
@@ -177,53 +201,64 @@ pub struct VecBuffers {
 }
 
 impl VecBuffers {
-    /// Zeroed buffers for `num_envs` observations of `obs_dim` numbers.
-    pub fn new(num_envs: usize, obs_dim: usize) -> Self {
+    /// Zeroed buffers for `num_envs` envs of `num_agents` rows of `obs_dim` numbers.
+    pub fn new(num_envs: usize, num_agents: usize, obs_dim: usize) -> Self {
+        let rows = num_envs * num_agents;
         Self {
             num_envs,
+            num_agents,
             obs_dim,
-            obs: vec![0.0; num_envs * obs_dim],
-            rewards: vec![0.0; num_envs],
-            terminated: vec![false; num_envs],
-            truncated: vec![false; num_envs],
-            final_obs: vec![0.0; num_envs * obs_dim],
-            has_final_obs: vec![false; num_envs],
-            infos: vec![Info::default(); num_envs],
-            info_set: vec![false; num_envs],
+            obs: vec![0.0; rows * obs_dim],
+            rewards: vec![0.0; rows],
+            terminated: vec![false; rows],
+            truncated: vec![false; rows],
+            final_obs: vec![0.0; rows * obs_dim],
+            has_final_obs: vec![false; rows],
+            active: vec![false; rows],
+            env_done: vec![false; num_envs],
+            infos: vec![Info::default(); rows],
+            info_set: vec![false; rows],
         }
     }
 
-    /// Stores env `i`'s info.
-    fn set_info(&mut self, i: usize, info: Info) {
-        self.info_set[i] = info.episode.is_some() || !info.values.is_empty();
-        self.infos[i] = info;
+    /// Number of rows (`num_envs * num_agents`).
+    pub fn num_rows(&self) -> usize {
+        self.rewards.len()
     }
 
-    /// The observation of env `i`.
+    /// The observation of row `i`.
     pub fn obs_of(&self, i: usize) -> &[f32] {
         &self.obs[i * self.obs_dim..(i + 1) * self.obs_dim]
     }
 
+    /// Notes whether row `i`'s info (written by its env) differs from the default.
+    fn note_info(&mut self, i: usize) {
+        let info = &self.infos[i];
+        self.info_set[i] = info.episode.is_some() || !info.values.is_empty();
+    }
+
     /// Copies `src` (the buffers of envs `start..start + src.num_envs`) into place.
     fn copy_chunk_from(&mut self, start: usize, src: &VecBuffers) {
-        let (d, n) = (self.obs_dim, src.num_envs);
-        self.obs[start * d..(start + n) * d].copy_from_slice(&src.obs);
+        let (d, first, n) = (self.obs_dim, start * self.num_agents, src.num_rows());
+        self.obs[first * d..(first + n) * d].copy_from_slice(&src.obs);
         // Final observations are only meaningful where flagged; skip the rest.
         for (i, _) in src.has_final_obs.iter().enumerate().filter(|(_, f)| **f) {
-            self.final_obs[(start + i) * d..(start + i + 1) * d].copy_from_slice(&src.final_obs[i * d..(i + 1) * d]);
+            self.final_obs[(first + i) * d..(first + i + 1) * d].copy_from_slice(&src.final_obs[i * d..(i + 1) * d]);
         }
-        self.rewards[start..start + n].copy_from_slice(&src.rewards);
-        self.terminated[start..start + n].copy_from_slice(&src.terminated);
-        self.truncated[start..start + n].copy_from_slice(&src.truncated);
-        self.has_final_obs[start..start + n].copy_from_slice(&src.has_final_obs);
+        self.rewards[first..first + n].copy_from_slice(&src.rewards);
+        self.terminated[first..first + n].copy_from_slice(&src.terminated);
+        self.truncated[first..first + n].copy_from_slice(&src.truncated);
+        self.has_final_obs[first..first + n].copy_from_slice(&src.has_final_obs);
+        self.active[first..first + n].copy_from_slice(&src.active);
+        self.env_done[start..start + src.num_envs].copy_from_slice(&src.env_done);
         for (i, &set) in src.info_set.iter().enumerate() {
             if set {
-                self.infos[start + i] = src.infos[i];
-            } else if self.info_set[start + i] {
-                self.infos[start + i] = Info::default();
+                self.infos[first + i] = src.infos[i];
+            } else if self.info_set[first + i] {
+                self.infos[first + i] = Info::default();
             }
         }
-        self.info_set[start..start + n].copy_from_slice(&src.info_set);
+        self.info_set[first..first + n].copy_from_slice(&src.info_set);
     }
 }
 
@@ -232,10 +267,18 @@ pub trait VecEnv: Send {
     /// Number of envs in the batch.
     fn num_envs(&self) -> usize;
 
-    /// The observation space of one env.
+    /// Rows per env: its agents (1 for a single-agent env).
+    fn num_agents(&self) -> usize;
+
+    /// Number of rows: `num_envs() * num_agents()`.
+    fn num_rows(&self) -> usize {
+        self.num_envs() * self.num_agents()
+    }
+
+    /// The observation space of one row (an env's, or one agent's).
     fn single_observation_space(&self) -> &Space;
 
-    /// The action space of one env.
+    /// The action space of one row.
     fn single_action_space(&self) -> &Space;
 
     /// The autoreset mode this batch runs in.
@@ -244,7 +287,8 @@ pub trait VecEnv: Send {
     /// Resets every env (env `i` with `seed + i` when a seed is given).
     fn reset(&mut self, seed: Option<u64>) -> Result<&VecBuffers, EnvError>;
 
-    /// Steps every env with its action; see the module docs for autoreset.
+    /// Steps every env with one action per row (ignored for inactive rows); see the
+    /// module docs for autoreset.
     fn step(&mut self, actions: Actions<'_>) -> Result<&VecBuffers, EnvError>;
 
     /// Resets the envs whose `mask` entry is true (env `i` with `seed + i` when a
@@ -283,24 +327,42 @@ pub fn make_vec(
     })
 }
 
-/// Checks that `envs` is non-empty and every env shares env 0's spaces; returns them.
-fn common_spaces(envs: &[Box<dyn Env>]) -> Result<(Space, Space), EnvError> {
-    let first = envs
-        .first()
-        .ok_or_else(|| EnvError::InvalidConfig { what: "num_envs".into(), reason: "a vector env needs at least one env".into() })?;
-    let (obs, act) = (first.observation_space().clone(), first.action_space().clone());
+/// One row per env: each single-agent env as a one-agent parallel env (held by value,
+/// so that a batch of single-agent envs pays no second dynamic call per step).
+fn one_agent_each(envs: Vec<Box<dyn Env>>) -> Vec<SingleAgent<Box<dyn Env>>> {
+    envs.into_iter().map(SingleAgent::new).collect()
+}
+
+/// Checks that `envs` is non-empty, that every env has env 0's number of agents and
+/// every agent env 0's agent 0's spaces (one policy drives every row); returns the
+/// agents per env and the row spaces.
+fn common_spaces<P: ParallelEnv>(envs: &[P]) -> Result<(usize, Space, Space), EnvError> {
+    let invalid = |reason: String| EnvError::InvalidConfig { what: "vector env".into(), reason };
+    let first = envs.first().ok_or_else(|| invalid("a vector env needs at least one env".into()))?;
+    let agents = first.possible_agents().len();
+    let (Some(obs), Some(act)) = (first.observation_space(0).cloned(), first.action_space(0).cloned()) else {
+        return Err(invalid("env 0 has no agents".into()));
+    };
     ActionBuffer::new(&act, 0)?;
-    for (index, env) in envs.iter().enumerate().skip(1) {
-        for (what, got, expected) in [("observation space", env.observation_space(), &obs), ("action space", env.action_space(), &act)] {
-            if got != expected {
-                return Err(EnvError::SpaceMismatch { index, what, got: got.to_string(), expected: expected.to_string() });
+    for (index, env) in envs.iter().enumerate() {
+        if env.possible_agents().len() != agents {
+            return Err(invalid(format!("env {index} has {} agents, env 0 has {agents}", env.possible_agents().len())));
+        }
+        for agent in 0..agents {
+            for (what, got, expected) in
+                [("observation space", env.observation_space(agent), &obs), ("action space", env.action_space(agent), &act)]
+            {
+                if got != Some(expected) {
+                    let got = got.map_or_else(|| "none".to_owned(), Space::to_string);
+                    return Err(EnvError::SpaceMismatch { index, agent, what, got, expected: expected.to_string() });
+                }
             }
         }
     }
-    Ok((obs, act))
+    Ok((agents, obs, act))
 }
 
-/// Entries per env of an action in `space`: 1 for `Discrete`, else its flat size.
+/// Entries per row of an action in `space`: 1 for `Discrete`, else its flat size.
 pub fn action_width(space: &Space) -> usize {
     match space {
         Space::Discrete { .. } => 1,
@@ -308,8 +370,8 @@ pub fn action_width(space: &Space) -> usize {
     }
 }
 
-/// Errors unless `actions` has the kind and length `num_envs` actions of `space` need.
-fn check_actions(space: &Space, num_envs: usize, actions: &Actions<'_>) -> Result<(), EnvError> {
+/// Errors unless `actions` has the kind and length `num_rows` actions of `space` need.
+fn check_actions(space: &Space, num_rows: usize, actions: &Actions<'_>) -> Result<(), EnvError> {
     let kind_ok = matches!(
         (space, actions),
         (Space::Discrete { .. }, Actions::Discrete(_))
@@ -319,7 +381,7 @@ fn check_actions(space: &Space, num_envs: usize, actions: &Actions<'_>) -> Resul
     if !kind_ok {
         return Err(EnvError::InvalidAction { action: format!("{actions:?}"), space: space.to_string() });
     }
-    let expected = num_envs * action_width(space);
+    let expected = num_rows * action_width(space);
     if actions.len() != expected {
         return Err(EnvError::BufferSize { what: "actions", got: actions.len(), expected });
     }

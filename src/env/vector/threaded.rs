@@ -11,8 +11,8 @@ use std::thread::JoinHandle;
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
 use super::chunk::Chunk;
-use super::{Actions, AutoresetMode, VecBuffers, VecEnv, action_width, check_actions, check_mask, common_spaces};
-use crate::env::{Env, EnvError, Space};
+use super::{Actions, AutoresetMode, VecBuffers, VecEnv, action_width, check_actions, check_mask, common_spaces, one_agent_each};
+use crate::env::{Env, EnvError, ParallelEnv, SingleAgent, Space};
 
 /// What a worker should do with the chunk it is handed.
 #[derive(Clone, Copy)]
@@ -22,12 +22,12 @@ enum Command {
     Step(AutoresetMode),
 }
 
-type Job = (Command, Box<Chunk>);
-type Done = (Box<Chunk>, Result<(), EnvError>);
+type Job<P> = (Command, Box<Chunk<P>>);
+type Done<P> = (Box<Chunk<P>>, Result<(), EnvError>);
 
-struct Worker {
-    jobs: Sender<Job>,
-    done: Receiver<Done>,
+struct Worker<P> {
+    jobs: Sender<Job<P>>,
+    done: Receiver<Done<P>>,
     handle: Option<JoinHandle<()>>,
 }
 
@@ -36,7 +36,7 @@ struct Worker {
 /// short spin keeps workers hot during a rollout and idle between rollouts.
 const SPIN_POLLS: u32 = 20_000;
 
-fn run_worker(jobs: Receiver<Job>, done: Sender<Done>) {
+fn run_worker<P: ParallelEnv>(jobs: Receiver<Job<P>>, done: Sender<Done<P>>) {
     loop {
         let mut job = None;
         for _ in 0..SPIN_POLLS {
@@ -70,10 +70,10 @@ fn run_worker(jobs: Receiver<Job>, done: Sender<Done>) {
 /// A vector env whose envs are stepped in parallel by `num_threads` threads, the
 /// calling thread included (EnvPool, PufferLib's `Multiprocessing`, but in-process).
 /// Results are bit-identical to [`SerialVecEnv`](super::SerialVecEnv) for the same seed.
-pub struct ThreadedVecEnv {
+pub struct ThreadedVecEnv<P: ParallelEnv + 'static = Box<dyn ParallelEnv>> {
     /// `chunks[0]` always stays here; `chunks[w]` (w ≥ 1) is away while worker `w - 1` runs it.
-    chunks: Vec<Option<Box<Chunk>>>,
-    workers: Vec<Worker>,
+    chunks: Vec<Option<Box<Chunk<P>>>>,
+    workers: Vec<Worker<P>>,
     /// Which chunks are out on a worker during [`Self::run`]; reused to avoid allocating.
     sent: Vec<bool>,
     buf: VecBuffers,
@@ -82,11 +82,20 @@ pub struct ThreadedVecEnv {
     mode: AutoresetMode,
 }
 
-impl ThreadedVecEnv {
-    /// Batches `envs` (which must share their spaces) over `num_threads` threads;
-    /// the envs are split into contiguous chunks whose sizes differ by at most one.
+impl ThreadedVecEnv<SingleAgent<Box<dyn Env>>> {
+    /// Batches single-agent `envs` (one row each, sharing their spaces) over
+    /// `num_threads` threads; the envs are split into contiguous chunks whose sizes
+    /// differ by at most one.
     pub fn new(envs: Vec<Box<dyn Env>>, num_threads: usize, mode: AutoresetMode) -> Result<Self, EnvError> {
-        let (observation_space, action_space) = common_spaces(&envs)?;
+        Self::from_agents(one_agent_each(envs), num_threads, mode)
+    }
+}
+
+impl<P: ParallelEnv + 'static> ThreadedVecEnv<P> {
+    /// Batches multi-agent `envs` (one row per agent; all agents share their spaces)
+    /// over `num_threads` threads, split as [`ThreadedVecEnv::new`] does.
+    pub fn from_agents(envs: Vec<P>, num_threads: usize, mode: AutoresetMode) -> Result<Self, EnvError> {
+        let (agents, observation_space, action_space) = common_spaces(&envs)?;
         if num_threads == 0 {
             return Err(EnvError::InvalidConfig { what: "num_threads".into(), reason: "must be at least 1".into() });
         }
@@ -102,8 +111,8 @@ impl ThreadedVecEnv {
         }
         let workers = (1..num_chunks)
             .map(|w| {
-                let (job_tx, job_rx) = crossbeam_channel::bounded::<Job>(1);
-                let (done_tx, done_rx) = crossbeam_channel::bounded::<Done>(1);
+                let (job_tx, job_rx) = crossbeam_channel::bounded::<Job<P>>(1);
+                let (done_tx, done_rx) = crossbeam_channel::bounded::<Done<P>>(1);
                 let handle = std::thread::Builder::new()
                     .name(format!("synthgym-vec-{w}"))
                     .spawn(move || run_worker(job_rx, done_tx))
@@ -116,7 +125,7 @@ impl ThreadedVecEnv {
             sent: vec![false; chunks.len()],
             chunks,
             workers,
-            buf: VecBuffers::new(num_envs, obs_dim),
+            buf: VecBuffers::new(num_envs, agents, obs_dim),
             observation_space,
             action_space,
             mode,
@@ -142,7 +151,7 @@ impl ThreadedVecEnv {
 
     /// Runs `command` on every chunk: chunk 0 here via `local`, the others on
     /// workers. Waits for all, gathers outputs, and returns the first error.
-    fn run(&mut self, command: Command, local: impl FnOnce(&mut Chunk) -> Result<(), EnvError>) -> Result<&VecBuffers, EnvError> {
+    fn run(&mut self, command: Command, local: impl FnOnce(&mut Chunk<P>) -> Result<(), EnvError>) -> Result<&VecBuffers, EnvError> {
         let mut first_error = None;
         self.sent.fill(false);
         for w in 1..self.chunks.len() {
@@ -183,9 +192,13 @@ impl ThreadedVecEnv {
     }
 }
 
-impl VecEnv for ThreadedVecEnv {
+impl<P: ParallelEnv + 'static> VecEnv for ThreadedVecEnv<P> {
     fn num_envs(&self) -> usize {
         self.buf.num_envs
+    }
+
+    fn num_agents(&self) -> usize {
+        self.buf.num_agents
     }
 
     fn single_observation_space(&self) -> &Space {
@@ -205,14 +218,14 @@ impl VecEnv for ThreadedVecEnv {
     }
 
     fn step(&mut self, actions: Actions<'_>) -> Result<&VecBuffers, EnvError> {
-        check_actions(&self.action_space, self.buf.num_envs, &actions)?;
-        let width = action_width(&self.action_space);
+        check_actions(&self.action_space, self.buf.num_rows(), &actions)?;
+        let (width, agents) = (action_width(&self.action_space), self.buf.num_agents);
         for chunk in self.chunks.iter_mut().skip(1).flatten() {
-            chunk.actions.copy_from(actions.slice(chunk.first, chunk.first + chunk.len(), width));
+            chunk.actions.copy_from(actions.slice(chunk.first * agents, (chunk.first + chunk.len()) * agents, width));
         }
         let mode = self.mode;
         let n0 = self.chunks[0].as_ref().map_or(0, |c| c.len());
-        self.run(Command::Step(mode), |c| c.step_all(actions.slice(0, n0, width), mode))
+        self.run(Command::Step(mode), |c| c.step_all(actions.slice(0, n0 * agents, width), mode))
     }
 
     fn reset_envs(&mut self, mask: &[bool], seed: Option<u64>) -> Result<&VecBuffers, EnvError> {
@@ -230,7 +243,7 @@ impl VecEnv for ThreadedVecEnv {
     }
 }
 
-impl Drop for ThreadedVecEnv {
+impl<P: ParallelEnv + 'static> Drop for ThreadedVecEnv<P> {
     fn drop(&mut self) {
         // Closing the job channels ends the workers' loops; then wait for them.
         let handles: Vec<_> = self.workers.iter_mut().filter_map(|w| w.handle.take()).collect();

@@ -9,9 +9,7 @@ use super::config::{ActionKind, DrivingConfig, ObservationKind, SceneKind};
 use super::road::{Geometry, LANE_WIDTH, LaneIndex, RoadNetwork, wrap_to_pi};
 use super::scene;
 use super::vehicle::{Driver, LENGTH, MAX_SPEED, NeighbourIndex, Vehicle, WIDTH, act_idm, neighbours, overlapping};
-use crate::env::{
-    Action, BoxSpace, Env, EnvError, Info, ParallelBuffers, ParallelEnv, ResetOptions, Space, StepOutcome, check_action, check_obs_len,
-};
+use crate::env::{Action, AgentRows, BoxSpace, EnvError, Info, ParallelEnv, ResetOptions, Space, check_action, check_obs_len};
 use crate::snapshot::{Class, ObjectState, Shape, Snapshot};
 use crate::util::seed::{DEFAULT_SEED, rng_from_seed};
 
@@ -31,7 +29,7 @@ fn lmap(v: f64, from: [f64; 2], to: [f64; 2]) -> f64 {
 }
 
 /// A driving scene with one or more controlled vehicles: the multi-agent core
-/// ([`ParallelEnv`]); [`JointDrivingEnv`] is the single-agent view.
+/// ([`ParallelEnv`]); [`Joint`](crate::env::Joint) is the single-agent view.
 pub struct DrivingEnv {
     cfg: DrivingConfig,
     rng: ChaCha8Rng,
@@ -618,12 +616,12 @@ impl ParallelEnv for DrivingEnv {
         (agent < self.n_egos).then_some(&self.act_space)
     }
 
-    fn reset(&mut self, seed: Option<u64>, options: Option<&ResetOptions>, out: &mut ParallelBuffers) -> Result<(), EnvError> {
-        out.check_shape(self)?;
+    fn reset(&mut self, seed: Option<u64>, options: Option<&ResetOptions>, out: &mut AgentRows<'_>) -> Result<(), EnvError> {
+        out.check_uniform(self.n_egos, self.obs_space.flat_dim())?;
         ResetOptions::reject_any(options)?;
         self.reset_state(seed)?;
         for i in 0..self.n_egos {
-            self.observe(i, &mut out.obs[i])?;
+            self.observe(i, out.obs_mut(i))?;
             out.rewards[i] = 0.0;
             out.terminated[i] = false;
             out.truncated[i] = false;
@@ -633,8 +631,8 @@ impl ParallelEnv for DrivingEnv {
         Ok(())
     }
 
-    fn step(&mut self, actions: &[Action<'_>], out: &mut ParallelBuffers) -> Result<(), EnvError> {
-        out.check_shape(self)?;
+    fn step(&mut self, actions: &[Action<'_>], out: &mut AgentRows<'_>) -> Result<(), EnvError> {
+        out.check_uniform(self.n_egos, self.obs_space.flat_dim())?;
         if actions.len() != self.n_egos {
             return Err(EnvError::BufferSize { what: "actions", got: actions.len(), expected: self.n_egos });
         }
@@ -646,15 +644,16 @@ impl ParallelEnv for DrivingEnv {
             ActionKind::Meta => Action::Discrete(1),
             ActionKind::Continuous => Action::Continuous(&[0.0, 0.0]),
         };
-        let active = out.active.clone();
+        let active = &*out.active;
         self.step_with(|i| if active[i] { actions[i] } else { neutral })?;
         let truncated = self.truncated();
-        for (i, &was_active) in active.iter().enumerate() {
-            if !was_active {
+        for i in 0..self.n_egos {
+            // Agent i's flag is read before it is overwritten, and no other agent's is.
+            if !out.active[i] {
                 out.rewards[i] = 0.0;
                 continue;
             }
-            self.observe(i, &mut out.obs[i])?;
+            self.observe(i, out.obs_mut(i))?;
             out.rewards[i] = self.reward(i) as f32;
             out.terminated[i] = self.terminated(i);
             out.truncated[i] = truncated && !out.terminated[i];
@@ -700,88 +699,6 @@ impl ParallelEnv for DrivingEnv {
             });
         }
         true
-    }
-}
-
-/// The single-agent view of a [`DrivingEnv`]: for one ego, its own spaces; for
-/// several, concatenated observations, joint actions and summed rewards, terminated
-/// when any ego's episode ends.
-pub struct JointDrivingEnv {
-    inner: DrivingEnv,
-    obs_space: Space,
-    act_space: Space,
-}
-
-impl JointDrivingEnv {
-    /// Wraps a scene.
-    pub fn new(inner: DrivingEnv) -> Result<Self, EnvError> {
-        let n = inner.n_egos;
-        let (obs_space, act_space) = if n == 1 {
-            (inner.obs_space.clone(), inner.act_space.clone())
-        } else {
-            let act = match inner.cfg.actions {
-                ActionKind::Meta => Space::multi_discrete(vec![5; n])?,
-                ActionKind::Continuous => Space::Box(BoxSpace::uniform(-1.0, 1.0, vec![2 * n])?),
-            };
-            (inner.obs_space.tiled(n)?, act)
-        };
-        Ok(Self { inner, obs_space, act_space })
-    }
-
-    /// Builds from a config.
-    pub fn from_config(cfg: DrivingConfig) -> Result<Self, EnvError> {
-        Self::new(DrivingEnv::new(cfg)?)
-    }
-
-    /// The scene inside.
-    pub fn inner(&self) -> &DrivingEnv {
-        &self.inner
-    }
-
-    fn observe_all(&mut self, obs: &mut [f32]) -> Result<(), EnvError> {
-        let dim = self.inner.obs_space.flat_dim();
-        for (i, chunk) in obs.chunks_mut(dim).enumerate() {
-            self.inner.observe(i, chunk)?;
-        }
-        Ok(())
-    }
-}
-
-impl Env for JointDrivingEnv {
-    fn observation_space(&self) -> &Space {
-        &self.obs_space
-    }
-
-    fn action_space(&self) -> &Space {
-        &self.act_space
-    }
-
-    fn reset(&mut self, seed: Option<u64>, options: Option<&ResetOptions>, obs: &mut [f32]) -> Result<Info, EnvError> {
-        check_obs_len(&self.obs_space, obs)?;
-        ResetOptions::reject_any(options)?;
-        self.inner.reset_state(seed)?;
-        self.observe_all(obs)?;
-        Ok(self.inner.info(0))
-    }
-
-    fn step(&mut self, action: Action<'_>, obs: &mut [f32]) -> Result<StepOutcome, EnvError> {
-        check_obs_len(&self.obs_space, obs)?;
-        check_action(&self.act_space, action)?;
-        let n = self.inner.n_egos;
-        self.inner.step_with(|i| match action {
-            Action::MultiDiscrete(a) => Action::Discrete(a[i]),
-            Action::Continuous(a) if n > 1 => Action::Continuous(&a[2 * i..2 * i + 2]),
-            other => other,
-        })?;
-        self.observe_all(obs)?;
-        let reward = (0..n).map(|i| self.inner.reward(i)).sum::<f64>() as f32;
-        let terminated = (0..n).any(|i| self.inner.terminated(i));
-        let truncated = self.inner.truncated() && !terminated;
-        Ok(StepOutcome { reward, terminated, truncated, info: self.inner.info(0) })
-    }
-
-    fn snapshot(&self, out: &mut Snapshot) -> bool {
-        ParallelEnv::snapshot(&self.inner, out)
     }
 }
 

@@ -12,4 +12,4 @@ pub mod scripted;
 pub mod vehicle;
 
 pub use config::{ActionKind, DrivingConfig, ObservationKind, RoadSegment, SceneKind, SegmentShape};
-pub use env::{DrivingEnv, JointDrivingEnv};
+pub use env::DrivingEnv;

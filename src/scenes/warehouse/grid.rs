@@ -15,7 +15,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::config::{GridConfig, LayoutConfig, RewardType};
 use super::layout::Layout;
-use crate::env::{Action, BoxSpace, EnvError, Info, ParallelBuffers, ParallelEnv, ResetOptions, Space, check_action, check_obs_len};
+use crate::env::{Action, AgentRows, BoxSpace, EnvError, Info, ParallelEnv, ResetOptions, Space, check_action, check_obs_len};
 use crate::snapshot::{Class, ObjectState, Shape, Snapshot};
 use crate::util::seed::{DEFAULT_SEED, rng_from_seed};
 
@@ -139,7 +139,7 @@ pub fn obs_dim(sensor_range: usize) -> usize {
 
 /// A grid-mode warehouse with `n_agents` robots: the multi-agent core, offered as a
 /// [`ParallelEnv`] here and as a single-agent joint [`Env`](crate::env::Env) by
-/// [`JointGridWarehouse`](super::JointGridWarehouse).
+/// [`Joint`](crate::env::Joint).
 #[derive(Clone, Debug)]
 pub struct GridWarehouse {
     cfg: GridConfig,
@@ -841,13 +841,13 @@ impl ParallelEnv for GridWarehouse {
         (agent < self.names.len()).then_some(&self.act_space)
     }
 
-    fn reset(&mut self, seed: Option<u64>, options: Option<&ResetOptions>, out: &mut ParallelBuffers) -> Result<(), EnvError> {
-        out.check_shape(self)?;
+    fn reset(&mut self, seed: Option<u64>, options: Option<&ResetOptions>, out: &mut AgentRows<'_>) -> Result<(), EnvError> {
+        out.check_uniform(self.names.len(), self.obs_space.flat_dim())?;
         ResetOptions::reject_any(options)?;
         self.reset_state(seed)?;
         let info = self.info();
         for i in 0..self.robots.len() {
-            self.observe(i, &mut out.obs[i])?;
+            self.observe(i, out.obs_mut(i))?;
             out.rewards[i] = 0.0;
             out.terminated[i] = false;
             out.truncated[i] = false;
@@ -857,8 +857,8 @@ impl ParallelEnv for GridWarehouse {
         Ok(())
     }
 
-    fn step(&mut self, actions: &[Action<'_>], out: &mut ParallelBuffers) -> Result<(), EnvError> {
-        out.check_shape(self)?;
+    fn step(&mut self, actions: &[Action<'_>], out: &mut AgentRows<'_>) -> Result<(), EnvError> {
+        out.check_uniform(self.names.len(), self.obs_space.flat_dim())?;
         if actions.len() != self.robots.len() {
             return Err(EnvError::BufferSize { what: "actions", got: actions.len(), expected: self.robots.len() });
         }
@@ -875,7 +875,7 @@ impl ParallelEnv for GridWarehouse {
         let truncated = self.step_decoded(decode, &mut out.rewards)?;
         let info = self.info();
         for i in 0..self.robots.len() {
-            self.observe(i, &mut out.obs[i])?;
+            self.observe(i, out.obs_mut(i))?;
             out.truncated[i] = truncated;
             out.terminated[i] = false;
             out.active[i] = !truncated;

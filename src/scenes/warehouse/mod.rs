@@ -12,7 +12,7 @@
 //!
 //! ## Action Space
 //! Per robot `Discrete(5)`: NOOP, FORWARD, LEFT, RIGHT, TOGGLE_LOAD. The single-agent
-//! view ([`JointGridWarehouse`]) takes `Discrete(5)` for one robot and
+//! view ([`Joint`](crate::env::Joint)) takes `Discrete(5)` for one robot and
 //! `MultiDiscrete([5; n])` for `n` robots.
 //!
 //! ## Observation Space
@@ -47,94 +47,9 @@ mod tiebreak;
 pub use config::{ActionKind, GridConfig, LayoutConfig, Mode, PhysicsConfig, RewardType, WarehouseScene};
 pub use grid::{Direction, GridAction, GridWarehouse, Robot};
 pub use layout::Layout;
-pub use physics::{JointPhysicsWarehouse, PhysicsWarehouse};
+pub use physics::PhysicsWarehouse;
 
-use crate::env::{Action, Env, EnvError, Info, ResetOptions, Space, StepOutcome, check_action, check_obs_len};
 use crate::snapshot::Snapshot;
-
-/// The single-agent view of a [`GridWarehouse`]: one controller for every robot
-/// (joint action, concatenated observations, summed reward), as rware is used from
-/// single-agent libraries.
-#[derive(Clone, Debug)]
-pub struct JointGridWarehouse {
-    inner: GridWarehouse,
-    obs_space: Space,
-    act_space: Space,
-    rewards: Vec<f32>,
-}
-
-impl JointGridWarehouse {
-    /// Wraps a warehouse.
-    pub fn new(inner: GridWarehouse) -> Result<Self, EnvError> {
-        let n = inner.robots_len();
-        let obs_space = inner.agent_observation_space().tiled(n)?;
-        let act_space = if n == 1 { Space::discrete(5)? } else { Space::multi_discrete(vec![5; n])? };
-        Ok(Self { inner, obs_space, act_space, rewards: vec![0.0; n] })
-    }
-
-    /// Builds from a config.
-    pub fn from_config(cfg: GridConfig) -> Result<Self, EnvError> {
-        Self::new(GridWarehouse::new(cfg)?)
-    }
-
-    /// The multi-agent warehouse inside.
-    pub fn inner(&self) -> &GridWarehouse {
-        &self.inner
-    }
-
-    fn observe_all(&self, obs: &mut [f32]) -> Result<(), EnvError> {
-        let dim = self.inner.agent_observation_space().flat_dim();
-        for (i, chunk) in obs.chunks_mut(dim).enumerate() {
-            self.inner.observe(i, chunk)?;
-        }
-        Ok(())
-    }
-}
-
-impl GridWarehouse {
-    fn robots_len(&self) -> usize {
-        self.config().n_agents
-    }
-}
-
-impl Env for JointGridWarehouse {
-    fn observation_space(&self) -> &Space {
-        &self.obs_space
-    }
-
-    fn action_space(&self) -> &Space {
-        &self.act_space
-    }
-
-    fn reset(&mut self, seed: Option<u64>, options: Option<&ResetOptions>, obs: &mut [f32]) -> Result<Info, EnvError> {
-        check_obs_len(&self.obs_space, obs)?;
-        ResetOptions::reject_any(options)?;
-        self.inner.reset_state(seed)?;
-        self.observe_all(obs)?;
-        Ok(self.inner.info())
-    }
-
-    fn step(&mut self, action: Action<'_>, obs: &mut [f32]) -> Result<StepOutcome, EnvError> {
-        check_obs_len(&self.obs_space, obs)?;
-        check_action(&self.act_space, action)?;
-        let decode = |i: usize| {
-            let a = match action {
-                Action::Discrete(a) => a,
-                Action::MultiDiscrete(a) => a[i],
-                Action::Continuous(_) => 0,
-            };
-            GridAction::from_index(a).unwrap_or(GridAction::Noop)
-        };
-        let truncated = self.inner.step_decoded(decode, &mut self.rewards)?;
-        self.observe_all(obs)?;
-        let reward = self.rewards.iter().sum();
-        Ok(StepOutcome { reward, terminated: false, truncated, info: self.inner.info() })
-    }
-
-    fn snapshot(&self, out: &mut Snapshot) -> bool {
-        crate::env::ParallelEnv::snapshot(&self.inner, out)
-    }
-}
 
 /// Pushes the floor and the goal stations of `layout` into a snapshot (ids 0, 1, …)
 /// and returns the next free id. Shared by the grid and physics warehouses.

@@ -19,9 +19,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::config::{ActionKind, LayoutConfig, PhysicsConfig, RewardType};
 use super::layout::Layout;
-use crate::env::{
-    Action, BoxSpace, Env, EnvError, Info, ParallelBuffers, ParallelEnv, ResetOptions, Space, StepOutcome, check_action, check_obs_len,
-};
+use crate::env::{Action, AgentRows, BoxSpace, EnvError, Info, ParallelEnv, ResetOptions, Space, check_action};
 use crate::sim::plugin::{Physics, SimPlugin, SimSystems};
 use crate::sim::{Groups, Handle, LidarConfig, SimWorld};
 use crate::snapshot::{Class, ObjectState, Shape, Snapshot};
@@ -273,7 +271,7 @@ fn build_world(cfg: &PhysicsConfig, layout: Layout) -> Result<(World, Schedule),
 }
 
 /// A physics-mode warehouse with `n_agents` robots, as a [`ParallelEnv`]; see
-/// [`JointPhysicsWarehouse`] for the single-agent view.
+/// [`Joint`](crate::env::Joint) for the single-agent view.
 pub struct PhysicsWarehouse {
     world: World,
     schedule: Schedule,
@@ -665,13 +663,13 @@ impl ParallelEnv for PhysicsWarehouse {
         (agent < self.names.len()).then_some(&self.act_space)
     }
 
-    fn reset(&mut self, seed: Option<u64>, options: Option<&ResetOptions>, out: &mut ParallelBuffers) -> Result<(), EnvError> {
-        out.check_shape(self)?;
+    fn reset(&mut self, seed: Option<u64>, options: Option<&ResetOptions>, out: &mut AgentRows<'_>) -> Result<(), EnvError> {
+        out.check_uniform(self.names.len(), self.obs_space.flat_dim())?;
         ResetOptions::reject_any(options)?;
         self.reset_state(seed)?;
         let info = self.info();
         for i in 0..self.names.len() {
-            self.observe(i, &mut out.obs[i]);
+            self.observe(i, out.obs_mut(i));
             out.rewards[i] = 0.0;
             out.terminated[i] = false;
             out.truncated[i] = false;
@@ -681,8 +679,8 @@ impl ParallelEnv for PhysicsWarehouse {
         Ok(())
     }
 
-    fn step(&mut self, actions: &[Action<'_>], out: &mut ParallelBuffers) -> Result<(), EnvError> {
-        out.check_shape(self)?;
+    fn step(&mut self, actions: &[Action<'_>], out: &mut AgentRows<'_>) -> Result<(), EnvError> {
+        out.check_uniform(self.names.len(), self.obs_space.flat_dim())?;
         if actions.len() != self.names.len() {
             return Err(EnvError::BufferSize { what: "actions", got: actions.len(), expected: self.names.len() });
         }
@@ -695,7 +693,7 @@ impl ParallelEnv for PhysicsWarehouse {
         let truncated = self.step_with(|i| actions[i])?;
         let info = self.info();
         for i in 0..self.names.len() {
-            self.observe(i, &mut out.obs[i]);
+            self.observe(i, out.obs_mut(i));
             out.rewards[i] = self.rewards()[i];
             out.truncated[i] = truncated;
             out.terminated[i] = false;
@@ -737,80 +735,5 @@ impl ParallelEnv for PhysicsWarehouse {
             }
         }
         true
-    }
-}
-
-/// The single-agent view of a [`PhysicsWarehouse`]: one controller for every robot
-/// (`MultiDiscrete([5; n])` or `Box(3n)` actions, concatenated observations, summed
-/// reward); plain `Discrete(5)`/`Box(3)` for one robot.
-pub struct JointPhysicsWarehouse {
-    inner: PhysicsWarehouse,
-    obs_space: Space,
-    act_space: Space,
-}
-
-impl JointPhysicsWarehouse {
-    /// Wraps a warehouse.
-    pub fn new(inner: PhysicsWarehouse) -> Result<Self, EnvError> {
-        let n = inner.names.len();
-        let obs_space = inner.obs_space.tiled(n)?;
-        let act_space = match (inner.cfg.actions, n) {
-            (ActionKind::Discrete, 1) => Space::discrete(5)?,
-            (ActionKind::Discrete, _) => Space::multi_discrete(vec![5; n])?,
-            (ActionKind::Continuous, _) => Space::Box(BoxSpace::uniform(-1.0, 1.0, vec![3 * n])?),
-        };
-        Ok(Self { inner, obs_space, act_space })
-    }
-
-    /// Builds from a config.
-    pub fn from_config(cfg: PhysicsConfig) -> Result<Self, EnvError> {
-        Self::new(PhysicsWarehouse::new(cfg)?)
-    }
-
-    /// The multi-agent warehouse inside.
-    pub fn inner(&self) -> &PhysicsWarehouse {
-        &self.inner
-    }
-
-    fn observe_all(&mut self, obs: &mut [f32]) {
-        let dim = self.inner.obs_space.flat_dim();
-        for (i, chunk) in obs.chunks_mut(dim).enumerate() {
-            self.inner.observe(i, chunk);
-        }
-    }
-}
-
-impl Env for JointPhysicsWarehouse {
-    fn observation_space(&self) -> &Space {
-        &self.obs_space
-    }
-
-    fn action_space(&self) -> &Space {
-        &self.act_space
-    }
-
-    fn reset(&mut self, seed: Option<u64>, options: Option<&ResetOptions>, obs: &mut [f32]) -> Result<Info, EnvError> {
-        check_obs_len(&self.obs_space, obs)?;
-        ResetOptions::reject_any(options)?;
-        self.inner.reset_state(seed)?;
-        self.observe_all(obs);
-        Ok(self.inner.info())
-    }
-
-    fn step(&mut self, action: Action<'_>, obs: &mut [f32]) -> Result<StepOutcome, EnvError> {
-        check_obs_len(&self.obs_space, obs)?;
-        check_action(&self.act_space, action)?;
-        let truncated = self.inner.step_with(|i| match action {
-            Action::Discrete(a) => Action::Discrete(a),
-            Action::MultiDiscrete(a) => Action::Discrete(a[i]),
-            Action::Continuous(a) => Action::Continuous(&a[3 * i..3 * i + 3]),
-        })?;
-        self.observe_all(obs);
-        let reward = self.inner.rewards().iter().sum();
-        Ok(StepOutcome { reward, terminated: false, truncated, info: self.inner.info() })
-    }
-
-    fn snapshot(&self, out: &mut Snapshot) -> bool {
-        ParallelEnv::snapshot(&self.inner, out)
     }
 }
