@@ -5,7 +5,9 @@
 //! - Observation: the agents' observations side by side (one agent: its own space).
 //! - Action: `Discrete(n)` agents join into `MultiDiscrete`, `MultiDiscrete` and `Box`
 //!   agents concatenate (one agent: its own space, so a one-robot scene is a plain env).
-//! - Reward: the sum over agents. Info: agent 0's (the scenes report shared counters).
+//! - Reward: the `f32` sum of the agents' `f32` rewards (the hand-written driving view
+//!   this replaced summed in `f64` before rounding, so two-ego driving returns differ from
+//!   it in the last bit). Info: agent 0's (the scenes report shared counters).
 //! - The episode ends when the first agent's does: `terminated` if any agent
 //!   terminated, else `truncated` if any was cut short. A single controller cannot act
 //!   for part of its agents, so it does not play on with the rest.
