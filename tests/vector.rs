@@ -309,6 +309,7 @@ fn each_env_writes_its_own_rows_and_finished_agents_sit_out() -> anyhow::Result<
     let rows = venv.step(Actions::Discrete(&[1; 6]))?;
     assert!(rows.env_done[1] && rows.rewards[3..].iter().all(|&r| r == 0.0));
     assert!(!rows.terminated[3..].iter().chain(&rows.truncated[3..]).any(|&f| f));
+    assert!(rows.infos[3..].iter().all(|i| i.is_empty()), "and reports no info, so no episode is counted twice");
     Ok(())
 }
 

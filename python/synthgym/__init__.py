@@ -1,5 +1,5 @@
 """synthgym environments for Python: Gymnasium envs, a batched Gymnasium vector env
-stepped in Rust threads, and PettingZoo parallel envs for the multi-robot scenes.
+stepped in Rust threads, and PettingZoo parallel envs (one agent per robot or car; any id).
 
     import synthgym
     env = synthgym.make("cartpole-v1")                       # gymnasium.Env

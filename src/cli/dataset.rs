@@ -155,8 +155,9 @@ mod with_render {
 
     fn make_source(scene: &str) -> Result<Box<dyn SceneSource>, RenderError> {
         let options = MakeOptions::default();
-        let env =
-            RecordEnv::new(crate::scenes::make_agents(scene, true, &options).map_err(|e| RenderError::Simulation(Box::new(e)))?, true);
+        let env_err = |e: crate::env::EnvError| RenderError::Simulation(Box::new(e));
+        let per_agent = crate::scenes::has_parallel(scene).map_err(env_err)?;
+        let env = RecordEnv::new(crate::scenes::make_agents(scene, per_agent, &options).map_err(env_err)?, per_agent);
         let space = env.action_space().cloned();
         let id = scene.to_string();
         let make_policy = Box::new(move |seed: u64| -> Box<dyn crate::env::Policy> {

@@ -157,11 +157,14 @@ impl AgentRows<'_> {
         if self.bounds.len() != n + 1 {
             return Err(EnvError::BufferSize { what: "observation bounds", got: self.bounds.len(), expected: n + 1 });
         }
+        if self.bounds[0] != 0 {
+            return Err(EnvError::BufferSize { what: "observation bounds start", got: self.bounds[0], expected: 0 });
+        }
         for i in 0..n {
             let expected = env.observation_space(i).map_or(0, Space::flat_dim);
-            let got = self.bounds[i + 1].saturating_sub(self.bounds[i]);
-            if got != expected {
-                return Err(EnvError::BufferSize { what: "agent observation", got, expected });
+            let got = self.bounds[i + 1].checked_sub(self.bounds[i]);
+            if got != Some(expected) {
+                return Err(EnvError::BufferSize { what: "agent observation", got: got.unwrap_or(0), expected });
             }
         }
         if self.obs.len() != self.bounds[n] {

@@ -75,6 +75,10 @@ impl RecordEnv {
         if actions.len() != n {
             return Err(EnvError::BufferSize { what: "actions", got: actions.len(), expected: n }.into());
         }
+        if let Some(agent) = (0..n).find(|&i| self.bufs.active[i] && as_action(&actions[i]).is_none()) {
+            let space = self.env.action_space(agent).map_or_else(String::new, Space::to_string);
+            return Err(EnvError::InvalidAction { action: format!("none for active agent {agent}"), space }.into());
+        }
         let acts: Vec<Action<'_>> = actions.iter().zip(&self.idle).filter_map(|(a, i)| as_action(a).or_else(|| as_action(i))).collect();
         self.env.step(&acts, &mut self.bufs.rows())?;
         Ok(())

@@ -61,8 +61,8 @@ fn recycle<'b>(mut v: Vec<Action<'_>>) -> Vec<Action<'b>> {
 }
 
 impl<P: ParallelEnv> Chunk<P> {
-    /// A chunk of `envs` (each with `agents` agents whose observations have `obs_dim`
-    /// numbers), the first of which is env `first` of the batch.
+    /// A chunk of `envs` (all with env 0's agents and spaces, checked by the caller),
+    /// the first of which is env `first` of the batch.
     pub fn new(first: usize, envs: Vec<P>) -> Result<Self, EnvError> {
         let n = envs.len();
         let (agents, obs_dim, act_space) = match envs.first() {
@@ -178,6 +178,8 @@ impl<P: ParallelEnv> Chunk<P> {
                 self.buf.rewards[r] = 0.0;
                 self.buf.terminated[r] = false;
                 self.buf.truncated[r] = false;
+                self.buf.infos[r] = Info::default();
+                self.buf.note_info(r);
             }
             return Ok(());
         }
@@ -192,6 +194,11 @@ impl<P: ParallelEnv> Chunk<P> {
             self.scratch = recycle(per_agent);
             stepped
         };
+        if stepped.is_err() {
+            // The env may have written some infos before failing; keep `info_set` true to
+            // them so that serial and threaded batches stay identical.
+            rows.clone().for_each(|r| self.buf.note_info(r));
+        }
         stepped.map_err(self.wrap(e))?;
         let d = self.buf.obs_dim;
         let b = &mut self.buf;

@@ -5,7 +5,7 @@
 //! agent (parameter sharing) and a single-agent [`Env`] one row (through
 //! [`SingleAgent`](crate::env::SingleAgent)); rows are env-major (`env * num_agents +
 //! agent`). Every env writes straight into its rows of the shared buffers, and the
-//! trainer, recorder and Python binding read those rows: none of them branches on
+//! trainer and Python binding read those rows: neither branches on
 //! single- vs multi-agent or keeps its own copy.
 //!
 //! Two backends share the [`VecEnv`] trait and give bit-identical results for the
@@ -70,7 +70,7 @@ pub enum Actions<'a> {
 }
 
 impl<'a> Actions<'a> {
-    /// Number of entries (not envs).
+    /// Number of entries (not rows).
     pub fn len(&self) -> usize {
         match self {
             Actions::Discrete(a) | Actions::MultiDiscrete(a) => a.len(),

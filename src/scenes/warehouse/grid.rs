@@ -812,7 +812,7 @@ impl GridWarehouse {
         Ok(())
     }
 
-    /// Decodes joint actions into the input scratch buffer and steps.
+    /// Decodes each robot's action into the input scratch buffer and steps.
     pub(super) fn step_decoded(&mut self, decode: impl Fn(usize) -> GridAction, rewards: &mut [f32]) -> Result<bool, EnvError> {
         let mut input = std::mem::take(&mut self.scratch.input);
         input.iter_mut().enumerate().for_each(|(i, a)| *a = decode(i));
