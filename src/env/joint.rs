@@ -13,7 +13,7 @@
 //!   for part of its agents, so it does not play on with the rest.
 
 use super::{Action, AgentRows, Env, EnvError, Info, ParallelEnv, ResetOptions, Space, StepOutcome, check_obs_len};
-use crate::env::parallel::observation_bounds;
+use crate::env::parallel::{observation_bounds, recycle};
 use crate::snapshot::Snapshot;
 
 /// One controller for every agent of a [`ParallelEnv`] (see the module docs).
@@ -163,14 +163,6 @@ fn join(spaces: &[Space], what: &str) -> Result<Space, EnvError> {
         }
     }
     Space::multi_discrete(nvec)
-}
-
-/// Empties `v` and hands back its allocation for items of another lifetime: the
-/// per-step action list reuses one buffer although each step borrows anew. (Collecting
-/// an emptied `vec::IntoIter` into a `Vec` of a same-sized type reuses the allocation.)
-fn recycle<'b>(mut v: Vec<Action<'_>>) -> Vec<Action<'b>> {
-    v.clear();
-    v.into_iter().map(|_| Action::Discrete(0)).collect()
 }
 
 impl<P: ParallelEnv> Env for Joint<P> {

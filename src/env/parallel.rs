@@ -122,11 +122,9 @@ impl AgentRows<'_> {
         !self.active.iter().any(|a| *a)
     }
 
-    /// Errors unless the rows hold `agents` agents whose observations all have `dim`
-    /// numbers: [`AgentRows::check_shape`] for envs whose agents share one observation
-    /// space, without asking the env for each agent's (the per-step check of the scenes).
+    /// Errors unless every per-agent slice, and the bounds, are sized for `agents` agents.
     #[inline]
-    pub fn check_uniform(&self, agents: usize, dim: usize) -> Result<(), EnvError> {
+    fn check_agents(&self, agents: usize) -> Result<(), EnvError> {
         let lens = [self.rewards.len(), self.terminated.len(), self.truncated.len(), self.active.len(), self.infos.len()];
         if let Some(&got) = lens.iter().find(|&&l| l != agents) {
             return Err(EnvError::BufferSize { what: "per-agent", got, expected: agents });
@@ -134,6 +132,15 @@ impl AgentRows<'_> {
         if self.bounds.len() != agents + 1 {
             return Err(EnvError::BufferSize { what: "observation bounds", got: self.bounds.len(), expected: agents + 1 });
         }
+        Ok(())
+    }
+
+    /// Errors unless the rows hold `agents` agents whose observations all have `dim`
+    /// numbers: [`AgentRows::check_shape`] for envs whose agents share one observation
+    /// space, without asking the env for each agent's (the per-step check of the scenes).
+    #[inline]
+    pub fn check_uniform(&self, agents: usize, dim: usize) -> Result<(), EnvError> {
+        self.check_agents(agents)?;
         if let Some(i) = (0..agents).find(|&i| self.bounds[i + 1].wrapping_sub(self.bounds[i]) != dim) {
             return Err(EnvError::BufferSize {
                 what: "agent observation",
@@ -150,13 +157,7 @@ impl AgentRows<'_> {
     /// Errors unless the rows match `env`'s agents and spaces.
     pub fn check_shape(&self, env: &dyn ParallelEnv) -> Result<(), EnvError> {
         let n = env.possible_agents().len();
-        let lens = [self.rewards.len(), self.terminated.len(), self.truncated.len(), self.active.len(), self.infos.len()];
-        if let Some(&got) = lens.iter().find(|&&l| l != n) {
-            return Err(EnvError::BufferSize { what: "per-agent", got, expected: n });
-        }
-        if self.bounds.len() != n + 1 {
-            return Err(EnvError::BufferSize { what: "observation bounds", got: self.bounds.len(), expected: n + 1 });
-        }
+        self.check_agents(n)?;
         if self.bounds[0] != 0 {
             return Err(EnvError::BufferSize { what: "observation bounds start", got: self.bounds[0], expected: 0 });
         }
@@ -176,6 +177,15 @@ impl AgentRows<'_> {
 
 fn active_indices(active: &[bool]) -> impl Iterator<Item = usize> + '_ {
     active.iter().enumerate().filter(|(_, a)| **a).map(|(i, _)| i)
+}
+
+/// Empties `v` and hands back its allocation for items of another lifetime, so that a
+/// per-step list of agent actions (in `Joint` and the vector envs) reuses one buffer
+/// although each step borrows anew. (Collecting an emptied `vec::IntoIter` into a `Vec`
+/// of a same-sized type reuses the allocation.)
+pub(crate) fn recycle<'b>(mut v: Vec<Action<'_>>) -> Vec<Action<'b>> {
+    v.clear();
+    v.into_iter().map(|_| Action::Discrete(0)).collect()
 }
 
 /// Where each agent's observation starts in a concatenation of all of them (and,

@@ -38,9 +38,6 @@ impl AgentBatch {
         if env.autoreset_mode() != AutoresetMode::SameStep {
             return Err(RlError::config("autoreset", "trainers need a vector env with SameStep autoreset"));
         }
-        if matches!(env.single_action_space(), Space::Dict(_)) {
-            return Err(RlError::Unsupported { algo: "the policy", what: format!("action space {}", env.single_action_space()) });
-        }
         let n = env.num_envs();
         Ok(Self { env, returns: vec![0.0; n], lengths: vec![0; n], finished: Vec::new() })
     }

@@ -2,6 +2,7 @@
 //! that serial and threaded runs execute exactly the same code per env.
 
 use super::{ActionBuffer, Actions, AutoresetMode, VecBuffers, action_width};
+use crate::env::parallel::recycle;
 use crate::env::{Action, AgentRows, EnvError, Info, ParallelEnv};
 use crate::util::seed::env_seed;
 
@@ -51,13 +52,6 @@ fn rows_of<'a>(buf: &'a mut VecBuffers, bounds: &'a [usize], e: usize) -> AgentR
         active: &mut buf.active[r.clone()],
         infos: &mut buf.infos[r],
     }
-}
-
-/// Empties `v` and hands back its allocation for items of another lifetime (see
-/// `env::joint`): one env's agent actions reuse one buffer across steps.
-fn recycle<'b>(mut v: Vec<Action<'_>>) -> Vec<Action<'b>> {
-    v.clear();
-    v.into_iter().map(|_| Action::Discrete(0)).collect()
 }
 
 impl<P: ParallelEnv> Chunk<P> {
