@@ -2,7 +2,7 @@
 //! `seed + i`, and each autoreset mode does what the module docs say.
 
 use synthgym::env::vector::{ActionBuffer, Actions, AutoresetMode, Backend, SerialVecEnv, ThreadedVecEnv, VecBuffers, VecEnv, make_vec};
-use synthgym::env::{Action, Env, EnvError, MakeOptions, ParallelBuffers, ParallelEnv};
+use synthgym::env::{Action, Env, EnvError, MakeOptions, ParallelBuffers, ParallelEnv, SingleAgent};
 use synthgym::scenes::registry;
 use synthgym::util::seed::{env_seed, rng_from_seed};
 
@@ -237,6 +237,45 @@ fn backends_stay_identical_after_an_env_error() -> anyhow::Result<()> {
         let a = serial.step(Actions::Discrete(&[2, 1, 0, 2]))?.clone();
         let b = threaded.step(Actions::Discrete(&[2, 1, 0, 2]))?.clone();
         assert!(a == b);
+    }
+    Ok(())
+}
+
+/// A parallel env that hides whether it is a view of an `Env`: it has no
+/// `step_as_env` fast path, so vector envs step it through its rows.
+struct Opaque<P>(P);
+
+impl<P: ParallelEnv> ParallelEnv for Opaque<P> {
+    fn possible_agents(&self) -> &[String] {
+        self.0.possible_agents()
+    }
+    fn observation_space(&self, agent: usize) -> Option<&synthgym::env::Space> {
+        self.0.observation_space(agent)
+    }
+    fn action_space(&self, agent: usize) -> Option<&synthgym::env::Space> {
+        self.0.action_space(agent)
+    }
+    fn reset(&mut self, seed: Option<u64>, options: Option<&synthgym::env::ResetOptions>, out: &mut synthgym::env::AgentRows<'_>) -> Result<(), EnvError> {
+        self.0.reset(seed, options, out)
+    }
+    fn step(&mut self, actions: &[Action<'_>], out: &mut synthgym::env::AgentRows<'_>) -> Result<(), EnvError> {
+        self.0.step(actions, out)
+    }
+}
+
+#[test]
+fn the_one_agent_fast_path_matches_stepping_through_rows() -> anyhow::Result<()> {
+    // Walkers end episodes often; CartPole (with the registry's wrappers) adds episode infos.
+    let sources: [&dyn Fn() -> anyhow::Result<Box<dyn Env>>; 2] =
+        [&|| Ok(Walker::boxed(9)), &|| Ok(registry().make("cartpole-v1", &MakeOptions::default())?)];
+    for make in sources {
+        for mode in [AutoresetMode::NextStep, AutoresetMode::SameStep, AutoresetMode::Disabled] {
+            let fast = (0..4).map(|_| Ok(SingleAgent::new(make()?))).collect::<anyhow::Result<Vec<_>>>()?;
+            let rows = (0..4).map(|_| Ok(Opaque(SingleAgent::new(make()?)))).collect::<anyhow::Result<Vec<_>>>()?;
+            let reference = trajectory(&mut SerialVecEnv::from_agents(rows, mode)?, 7, 120)?;
+            assert!(reference.iter().any(|b| b.terminated.iter().chain(&b.truncated).any(|&f| f)), "no episode ended");
+            assert!(trajectory(&mut SerialVecEnv::from_agents(fast, mode)?, 7, 120)? == reference, "mode {mode:?}");
+        }
     }
     Ok(())
 }

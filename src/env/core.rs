@@ -70,14 +70,23 @@ pub const INFO_CAPACITY: usize = 8;
 
 /// Named numbers an environment reports alongside a step (deliveries, collisions, …).
 /// Fixed capacity, so filling it never allocates.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct InfoValues {
     entries: [(&'static str, f64); INFO_CAPACITY],
     len: usize,
 }
 
+/// Equal when they hold the same entries in the same order (slots past `len`, left
+/// over from before a [`InfoValues::clear`], are not compared).
+impl PartialEq for InfoValues {
+    fn eq(&self, other: &Self) -> bool {
+        self.entries[..self.len] == other.entries[..other.len]
+    }
+}
+
 impl InfoValues {
     /// Sets `key` to `value`; returns `false` (and stores nothing) when full.
+    #[inline]
     pub fn set(&mut self, key: &'static str, value: f64) -> bool {
         if let Some(entry) = self.entries[..self.len].iter_mut().find(|(k, _)| *k == key) {
             entry.1 = value;
@@ -89,6 +98,12 @@ impl InfoValues {
         self.entries[self.len] = (key, value);
         self.len += 1;
         true
+    }
+
+    /// Removes every entry (without touching the storage, so it is cheap).
+    #[inline]
+    pub fn clear(&mut self) {
+        self.len = 0;
     }
 
     /// The value under `key`.
@@ -107,6 +122,7 @@ impl InfoValues {
     }
 
     /// Whether there are no entries.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -124,8 +140,17 @@ pub struct Info {
 
 impl Info {
     /// Whether it carries nothing (no episode statistics, no values).
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.episode.is_none() && self.values.is_empty()
+    }
+
+    /// Empties it in place: envs that report an info per agent refill each slot this
+    /// way rather than copying a whole `Info` (a few hundred bytes) into every one.
+    #[inline]
+    pub fn clear(&mut self) {
+        self.episode = None;
+        self.values.clear();
     }
 }
 
@@ -225,18 +250,22 @@ impl<E: Env + ?Sized> EnvExt for E {}
 
 /// Errors unless `obs` has room for exactly one observation of `space`; env
 /// implementations call it first in `reset` and `step`.
+#[inline]
 pub fn check_obs_len(space: &Space, obs: &[f32]) -> Result<(), EnvError> {
     let expected = space.flat_dim();
     if obs.len() == expected { Ok(()) } else { Err(EnvError::BufferSize { what: "observation", got: obs.len(), expected }) }
 }
 
 /// Errors unless `action` lies in `space`; env implementations call it in `step`.
+#[inline]
 pub fn check_action(space: &Space, action: Action<'_>) -> Result<(), EnvError> {
-    if space.contains_action(action) {
-        Ok(())
-    } else {
-        Err(EnvError::InvalidAction { action: action.to_string(), space: space.to_string() })
-    }
+    if space.contains_action(action) { Ok(()) } else { Err(invalid_action(space, action)) }
+}
+
+/// The error of [`check_action`], kept out of line so that the check itself inlines.
+#[cold]
+fn invalid_action(space: &Space, action: Action<'_>) -> EnvError {
+    EnvError::InvalidAction { action: action.to_string(), space: space.to_string() }
 }
 
 #[cfg(test)]

@@ -32,6 +32,9 @@ pub struct Joint<P> {
     infos: Vec<Info>,
     /// Reused storage for the per-agent actions of a step (emptied between steps).
     scratch: Vec<Action<'static>>,
+    /// When every agent is `Discrete`: their actions of the current step, rewritten in
+    /// place (they borrow nothing, so the list need not be rebuilt each step).
+    discrete: Option<Vec<Action<'static>>>,
     /// The joint episode has ended (the inner env's other agents may play on, but the
     /// joint view does not): `step` needs a `reset` first.
     over: bool,
@@ -72,6 +75,7 @@ impl<P: ParallelEnv> Joint<P> {
             active: vec![false; n],
             infos: vec![Info::default(); n],
             scratch: Vec::with_capacity(n),
+            discrete: act_spaces.iter().all(|s| matches!(s, Space::Discrete { .. })).then(|| vec![Action::Discrete(0); n]),
             over: false,
         })
     }
@@ -193,6 +197,14 @@ impl<P: ParallelEnv> Env for Joint<P> {
         if let [AgentAction::Whole] = self.actions[..] {
             let (inner, mut rows) = self.rows(obs);
             inner.step(std::slice::from_ref(&action), &mut rows)?;
+        } else if let (Some(_), Action::MultiDiscrete(a)) = (&self.discrete, action) {
+            // Every agent is `Discrete`, so agent `i`'s action is entry `i`.
+            let mut per_agent = self.discrete.take().unwrap_or_default();
+            per_agent.iter_mut().zip(a).for_each(|(slot, &v)| *slot = Action::Discrete(v));
+            let (inner, mut rows) = self.rows(obs);
+            let stepped = inner.step(&per_agent, &mut rows);
+            self.discrete = Some(per_agent);
+            stepped?;
         } else {
             let mut per_agent = recycle(std::mem::take(&mut self.scratch));
             per_agent.extend(self.actions.iter().map(|&cut| match (cut, action) {
@@ -211,7 +223,12 @@ impl<P: ParallelEnv> Env for Joint<P> {
         let terminated = self.terminated.iter().any(|&t| t);
         let truncated = !terminated && self.truncated.iter().any(|&t| t);
         self.over = terminated || truncated;
-        Ok(StepOutcome { reward, terminated, truncated, info: self.infos.first().copied().unwrap_or_default() })
+        // `new` refused an env without agents, so agent 0's info is there.
+        let info = match self.infos.first() {
+            Some(info) => *info,
+            None => Info::default(),
+        };
+        Ok(StepOutcome { reward, terminated, truncated, info })
     }
 
     fn snapshot(&self, out: &mut Snapshot) -> bool {

@@ -48,6 +48,17 @@ pub trait ParallelEnv: Send {
         let _ = out;
         false
     }
+
+    /// The fast path of a one-agent view of a single-agent [`Env`] ([`SingleAgent`]):
+    /// steps that env with `action` for agent 0, writing its observation into `obs`, and
+    /// returns what [`Env::step`] returned; the caller records it in agent 0's row as
+    /// [`ParallelEnv::step`] would have (vector envs use it to skip lending rows to the
+    /// lightest envs every step). Only while agent 0 is active. Every other env returns
+    /// `None` without stepping, and is stepped through [`ParallelEnv::step`].
+    fn step_as_env(&mut self, action: Action<'_>, obs: &mut [f32]) -> Option<Result<StepOutcome, EnvError>> {
+        let _ = (action, obs);
+        None
+    }
 }
 
 impl<P: ParallelEnv + ?Sized> ParallelEnv for Box<P> {
@@ -73,6 +84,10 @@ impl<P: ParallelEnv + ?Sized> ParallelEnv for Box<P> {
 
     fn snapshot(&self, out: &mut Snapshot) -> bool {
         (**self).snapshot(out)
+    }
+
+    fn step_as_env(&mut self, action: Action<'_>, obs: &mut [f32]) -> Option<Result<StepOutcome, EnvError>> {
+        (**self).step_as_env(action, obs)
     }
 }
 
@@ -288,14 +303,21 @@ impl<E: Env> SingleAgent<E> {
 
     #[inline]
     fn write(out: &mut AgentRows<'_>, step: &StepOutcome) {
-        out.rewards[0] = step.reward;
-        out.terminated[0] = step.terminated;
-        out.truncated[0] = step.truncated;
-        out.active[0] = !step.done();
-        // An `Info` is a few hundred bytes and most are empty: skip copying empty over empty.
-        if !(step.info.is_empty() && out.infos[0].is_empty()) {
-            out.infos[0] = step.info;
-        }
+        write_outcome(step, &mut out.rewards[0], &mut out.terminated[0], &mut out.truncated[0], &mut out.active[0], &mut out.infos[0]);
+    }
+}
+
+/// Records one agent's step outcome in its row, as [`SingleAgent`] does: the one
+/// definition of that, shared with the vector envs' [`ParallelEnv::step_as_env`] path.
+#[inline]
+pub(crate) fn write_outcome(step: &StepOutcome, reward: &mut f32, terminated: &mut bool, truncated: &mut bool, active: &mut bool, info: &mut Info) {
+    *reward = step.reward;
+    *terminated = step.terminated;
+    *truncated = step.truncated;
+    *active = !step.done();
+    // An `Info` is a few hundred bytes and most are empty: skip copying empty over empty.
+    if !(step.info.is_empty() && info.is_empty()) {
+        *info = step.info;
     }
 }
 
@@ -335,5 +357,10 @@ impl<E: Env> ParallelEnv for SingleAgent<E> {
 
     fn snapshot(&self, out: &mut Snapshot) -> bool {
         self.env.snapshot(out)
+    }
+
+    #[inline]
+    fn step_as_env(&mut self, action: Action<'_>, obs: &mut [f32]) -> Option<Result<StepOutcome, EnvError>> {
+        Some(self.env.step(action, obs))
     }
 }

@@ -129,6 +129,7 @@ impl BoxSpace {
     }
 
     /// Number of elements.
+    #[inline]
     pub fn numel(&self) -> usize {
         self.low.len()
     }
@@ -209,12 +210,13 @@ impl Space {
     }
 
     /// How many `f32`s an element of this space occupies in flat form.
+    #[inline]
     pub fn flat_dim(&self) -> usize {
         match self {
             Space::Discrete { .. } => 1,
             Space::MultiDiscrete { nvec } => nvec.len(),
             Space::Box(b) => b.numel(),
-            Space::Dict(entries) => entries.iter().map(|(_, s)| s.flat_dim()).sum(),
+            Space::Dict(entries) => dict_flat_dim(entries),
         }
     }
 
@@ -261,6 +263,7 @@ impl Space {
     }
 
     /// Whether `action` is an element of this space (a `Dict` space has no actions).
+    #[inline]
     pub fn contains_action(&self, action: Action<'_>) -> bool {
         match (self, action) {
             (Space::Discrete { n, start }, Action::Discrete(v)) => discrete_contains(*n, *start, v),
@@ -382,6 +385,12 @@ impl fmt::Display for Space {
             }
         }
     }
+}
+
+/// [`Space::flat_dim`] of a `Dict`, out of line so that the common cases inline.
+#[inline(never)]
+fn dict_flat_dim(entries: &[(String, Space)]) -> usize {
+    entries.iter().map(|(_, s)| s.flat_dim()).sum()
 }
 
 #[cfg(test)]

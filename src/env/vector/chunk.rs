@@ -2,7 +2,7 @@
 //! that serial and threaded runs execute exactly the same code per env.
 
 use super::{ActionBuffer, Actions, AutoresetMode, VecBuffers, action_width};
-use crate::env::parallel::recycle;
+use crate::env::parallel::{recycle, write_outcome};
 use crate::env::{Action, AgentRows, EnvError, Info, ParallelEnv};
 use crate::util::seed::env_seed;
 
@@ -39,7 +39,7 @@ struct Kept {
 }
 
 /// Env `e`'s rows of `buf`, lent to the env (`bounds` from [`Chunk::bounds`]).
-#[inline]
+#[inline(always)]
 fn rows_of<'a>(buf: &'a mut VecBuffers, bounds: &'a [usize], e: usize) -> AgentRows<'a> {
     let (a, d) = (buf.num_agents, buf.obs_dim);
     let r = e * a..(e + 1) * a;
@@ -177,10 +177,23 @@ impl<P: ParallelEnv> Chunk<P> {
             }
             return Ok(());
         }
-        self.acted.copy_from_slice(&self.buf.active[rows.clone()]);
+        // Who acts this step (the env clears `active` for agents whose episode ends). One
+        // agent is copied by hand: `copy_from_slice` of a runtime length calls `memcpy`.
+        match &mut self.acted[..] {
+            [one] => *one = self.buf.active[rows.start],
+            acted => acted.copy_from_slice(&self.buf.active[rows.clone()]),
+        }
         let stepped = if rows.len() == 1 {
             let action = actions.get(rows.start, self.action_width);
-            self.envs[e].step(std::slice::from_ref(&action), &mut rows_of(&mut self.buf, &self.bounds, e))
+            let (r, d, b) = (rows.start, self.buf.obs_dim, &mut self.buf);
+            // A one-agent view of an `Env` is stepped as that env (see `step_as_env`).
+            let fast = if self.acted[0] { self.envs[e].step_as_env(action, &mut b.obs[r * d..(r + 1) * d]) } else { None };
+            match fast {
+                Some(step) => step.map(|step| {
+                    write_outcome(&step, &mut b.rewards[r], &mut b.terminated[r], &mut b.truncated[r], &mut b.active[r], &mut b.infos[r]);
+                }),
+                None => self.envs[e].step(std::slice::from_ref(&action), &mut rows_of(&mut self.buf, &self.bounds, e)),
+            }
         } else {
             let mut per_agent = recycle(std::mem::take(&mut self.scratch));
             per_agent.extend(rows.clone().map(|r| actions.get(r, self.action_width)));

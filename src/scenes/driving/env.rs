@@ -546,8 +546,9 @@ impl DrivingEnv {
         }
     }
 
-    fn info(&self, i: usize) -> Info {
-        let mut info = Info::default();
+    /// Refills `info` with ego `i`'s values.
+    fn write_info(&self, i: usize, info: &mut Info) {
+        info.clear();
         if let Some(v) = self.vehicles.get(i) {
             info.values.set("speed", v.speed);
             info.values.set("crashed", f64::from(u8::from(v.crashed)));
@@ -556,7 +557,6 @@ impl DrivingEnv {
                 info.values.set("is_success", f64::from(u8::from(self.goal_distance(&achieved, i) < PARKING_SUCCESS)));
             }
         }
-        info
     }
 
     /// Steps with `actions(i)` for ego `i` (validated here).
@@ -626,7 +626,7 @@ impl ParallelEnv for DrivingEnv {
             out.terminated[i] = false;
             out.truncated[i] = false;
             out.active[i] = true;
-            out.infos[i] = self.info(i);
+            self.write_info(i, &mut out.infos[i]);
         }
         Ok(())
     }
@@ -658,7 +658,7 @@ impl ParallelEnv for DrivingEnv {
             out.terminated[i] = self.terminated(i);
             out.truncated[i] = truncated && !out.terminated[i];
             out.active[i] = !(out.terminated[i] || out.truncated[i]);
-            out.infos[i] = self.info(i);
+            self.write_info(i, &mut out.infos[i]);
         }
         Ok(())
     }

@@ -15,7 +15,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::config::{GridConfig, LayoutConfig, RewardType};
 use super::layout::Layout;
-use crate::env::{Action, AgentRows, BoxSpace, EnvError, Info, ParallelEnv, ResetOptions, Space, check_action, check_obs_len};
+use crate::env::{Action, AgentRows, BoxSpace, EnvError, Info, ParallelEnv, ResetOptions, Space, check_obs_len};
 use crate::snapshot::{Class, ObjectState, Shape, Snapshot};
 use crate::util::seed::{DEFAULT_SEED, rng_from_seed};
 
@@ -411,22 +411,6 @@ impl GridWarehouse {
         Ok(())
     }
 
-    /// The cell a robot asks to enter: forward moves clamp at the walls.
-    fn req_cell(&self, r: &Robot, action: GridAction) -> usize {
-        let (w, h) = (self.layout.width, self.layout.height);
-        let (x, y) = if action != GridAction::Forward {
-            (r.x, r.y)
-        } else {
-            match r.dir {
-                Direction::Up => (r.x, r.y.saturating_sub(1)),
-                Direction::Down => (r.x, (r.y + 1).min(h - 1)),
-                Direction::Left => (r.x.saturating_sub(1), r.y),
-                Direction::Right => ((r.x + 1).min(w - 1), r.y),
-            }
-        };
-        self.cell(x, y)
-    }
-
     /// rware's collision resolution. Each robot is an edge from its cell to the cell
     /// it asks for. In each weakly connected component of that graph (each has at
     /// most one cycle, since a cell holds one robot): if there is a cycle, the robots
@@ -434,8 +418,11 @@ impl GridWarehouse {
     /// on the longest path into the free cell move, ties broken as networkx's
     /// `dag_longest_path` breaks them. Every other forward move becomes a no-op.
     fn resolve_moves(&mut self) {
-        let n = self.robots.len();
-        let mut s = std::mem::take(&mut self.scratch);
+        // Borrowed field by field: moving the scratch out and back would copy it twice a step.
+        let Self { scratch: s, robots, layout, robot_grid, shelf_grid, .. } = self;
+        let (robots, layout, robot_grid, shelf_grid) = (&*robots, &*layout, &*robot_grid, &*shelf_grid);
+        let cell = |x: usize, y: usize| y * layout.width + x;
+        let n = robots.len();
         s.stamp = s.stamp.wrapping_add(1);
         if s.stamp == 0 {
             s.node_stamp.fill(0);
@@ -443,12 +430,12 @@ impl GridWarehouse {
             s.stamp = 1;
         }
         for i in 0..n {
-            let r = self.robots[i];
-            let start = self.cell(r.x, r.y);
-            let mut target = self.req_cell(&r, s.req[i]);
-            if r.carrying.is_some() && target != start && self.shelf_grid[target] != 0 {
-                let other = self.robot_grid[target];
-                let other_carries = other != 0 && self.robots[other as usize - 1].carrying.is_some();
+            let r = robots[i];
+            let start = cell(r.x, r.y);
+            let mut target = req_cell(layout, &r, s.req[i]);
+            if r.carrying.is_some() && target != start && shelf_grid[target] != 0 {
+                let other = robot_grid[target];
+                let other_carries = other != 0 && robots[other as usize - 1].carrying.is_some();
                 if !other_carries {
                     // A standing shelf blocks a loaded robot.
                     s.req[i] = GridAction::Noop;
@@ -475,7 +462,7 @@ impl GridWarehouse {
             s.succ[i] = if s.target[i] == s.start[i] {
                 Some(i)
             } else {
-                match self.robot_grid[s.target[i]] {
+                match robot_grid[s.target[i]] {
                     0 => None,
                     j => Some(j as usize - 1),
                 }
@@ -571,7 +558,7 @@ impl GridWarehouse {
                 }
                 if tied {
                     // Equal chains: the first in networkx's node order of this component wins.
-                    let order = order.get_or_insert_with(|| self.component_order(&s, n, root));
+                    let order = order.get_or_insert_with(|| component_order(layout.width, s, n, root));
                     let height = best.map_or(0, |b| s.height[b]);
                     best = order.iter().find_map(|&cell| {
                         (0..n).find(|&j| s.start[j] == cell && s.target[j] == node && s.start[j] != node && s.height[j] == height)
@@ -591,52 +578,7 @@ impl GridWarehouse {
                 s.req[i] = GridAction::Noop;
             }
         }
-        self.scratch = s;
     }
-
-    /// The cells of the request-graph component containing `cell`, in the order
-    /// networkx iterates `G.subgraph(component)` (see [`super::tiebreak`]). Runs only
-    /// when two chains tie, so it may allocate.
-    fn component_order(&self, s: &Scratch, n: usize, cell: usize) -> Vec<usize> {
-        let succ = |c: usize| -> Option<usize> { (0..n).find(|&a| s.start[a] == c).map(|a| s.target[a]) };
-        let preds = |c: usize| (0..n).filter(move |&a| s.target[a] == c).map(|a| s.start[a]);
-        let mut seen_all: Vec<usize> = Vec::new();
-        for &source in &s.g_nodes {
-            if seen_all.contains(&source) {
-                continue;
-            }
-            // networkx's _plain_bfs: successors, then predecessors, level by level.
-            let mut bfs = vec![source];
-            let mut level = vec![source];
-            while !level.is_empty() {
-                let mut next = Vec::new();
-                for &v in &level {
-                    for w in succ(v).into_iter().chain(preds(v)) {
-                        if !bfs.contains(&w) {
-                            bfs.push(w);
-                            next.push(w);
-                        }
-                    }
-                }
-                level = next;
-            }
-            if !bfs.contains(&cell) {
-                seen_all.extend_from_slice(&bfs);
-                continue;
-            }
-            if 2 * bfs.len() < s.g_nodes.len() {
-                let w = self.layout.width;
-                let hash = |c: usize| super::tiebreak::tuple_hash((c % w) as u64, (c / w) as u64);
-                let component: Vec<usize> =
-                    super::tiebreak::set_order(&bfs.iter().map(|&c| hash(c)).collect::<Vec<_>>()).into_iter().map(|i| bfs[i]).collect();
-                let nodes = super::tiebreak::set_order(&component.iter().map(|&c| hash(c)).collect::<Vec<_>>());
-                return nodes.into_iter().map(|i| component[i]).collect();
-            }
-            return s.g_nodes.iter().copied().filter(|c| bfs.contains(c)).collect();
-        }
-        Vec::new()
-    }
-
     /// One step of the rules with `actions[i]` for robot `i`; adds rewards into
     /// `rewards` (zeroed first) and returns whether a step limit was reached.
     pub fn step_state(&mut self, actions: &[GridAction], rewards: &mut [f32]) -> Result<bool, EnvError> {
@@ -812,21 +754,86 @@ impl GridWarehouse {
         Ok(())
     }
 
-    /// Decodes each robot's action into the input scratch buffer and steps.
-    pub(super) fn step_decoded(&mut self, decode: impl Fn(usize) -> GridAction, rewards: &mut [f32]) -> Result<bool, EnvError> {
+    /// Checks and decodes each robot's action into the input scratch buffer, then steps.
+    fn step_actions(&mut self, actions: &[Action<'_>], rewards: &mut [f32]) -> Result<bool, EnvError> {
         let mut input = std::mem::take(&mut self.scratch.input);
-        input.iter_mut().enumerate().for_each(|(i, a)| *a = decode(i));
-        let result = self.step_state(&input, rewards);
+        let decoded = input.iter_mut().zip(actions).try_for_each(|(slot, &a)| {
+            // The action space is `Discrete(5)`: exactly the indices `from_index` takes.
+            let action = if let Action::Discrete(i) = a { GridAction::from_index(i) } else { None };
+            *slot = action.ok_or_else(|| EnvError::InvalidAction { action: a.to_string(), space: self.act_space.to_string() })?;
+            Ok(())
+        });
+        let result = decoded.and_then(|()| self.step_state(&input, rewards));
         self.scratch.input = input;
         result
     }
 
-    pub(super) fn info(&self) -> Info {
-        let mut info = Info::default();
+    /// Refills `info` with the shared counters every robot reports.
+    fn write_info(&self, info: &mut Info) {
+        info.clear();
         info.values.set("deliveries", self.deliveries as f64);
-        info
     }
 }
+
+/// The cell a robot asks to enter: forward moves clamp at the walls.
+fn req_cell(layout: &Layout, r: &Robot, action: GridAction) -> usize {
+    let (w, h) = (layout.width, layout.height);
+    let (x, y) = if action != GridAction::Forward {
+        (r.x, r.y)
+    } else {
+        match r.dir {
+            Direction::Up => (r.x, r.y.saturating_sub(1)),
+            Direction::Down => (r.x, (r.y + 1).min(h - 1)),
+            Direction::Left => (r.x.saturating_sub(1), r.y),
+            Direction::Right => ((r.x + 1).min(w - 1), r.y),
+        }
+    };
+    y * w + x
+}
+
+/// The cells of the request-graph component containing `cell`, in the order
+/// networkx iterates `G.subgraph(component)` (see [`super::tiebreak`]). Runs only
+/// when two chains tie, so it may allocate.
+fn component_order(width: usize, s: &Scratch, n: usize, cell: usize) -> Vec<usize> {
+    let succ = |c: usize| -> Option<usize> { (0..n).find(|&a| s.start[a] == c).map(|a| s.target[a]) };
+    let preds = |c: usize| (0..n).filter(move |&a| s.target[a] == c).map(|a| s.start[a]);
+    let mut seen_all: Vec<usize> = Vec::new();
+    for &source in &s.g_nodes {
+        if seen_all.contains(&source) {
+            continue;
+        }
+        // networkx's _plain_bfs: successors, then predecessors, level by level.
+        let mut bfs = vec![source];
+        let mut level = vec![source];
+        while !level.is_empty() {
+            let mut next = Vec::new();
+            for &v in &level {
+                for w in succ(v).into_iter().chain(preds(v)) {
+                    if !bfs.contains(&w) {
+                        bfs.push(w);
+                        next.push(w);
+                    }
+                }
+            }
+            level = next;
+        }
+        if !bfs.contains(&cell) {
+            seen_all.extend_from_slice(&bfs);
+            continue;
+        }
+        if 2 * bfs.len() < s.g_nodes.len() {
+            let w = width;
+            let hash = |c: usize| super::tiebreak::tuple_hash((c % w) as u64, (c / w) as u64);
+            let component: Vec<usize> =
+                super::tiebreak::set_order(&bfs.iter().map(|&c| hash(c)).collect::<Vec<_>>()).into_iter().map(|i| bfs[i]).collect();
+            let nodes = super::tiebreak::set_order(&component.iter().map(|&c| hash(c)).collect::<Vec<_>>());
+            return nodes.into_iter().map(|i| component[i]).collect();
+        }
+        return s.g_nodes.iter().copied().filter(|c| bfs.contains(c)).collect();
+    }
+    Vec::new()
+}
+
 
 impl ParallelEnv for GridWarehouse {
     fn possible_agents(&self) -> &[String] {
@@ -845,14 +852,13 @@ impl ParallelEnv for GridWarehouse {
         out.check_uniform(self.names.len(), self.obs_space.flat_dim())?;
         ResetOptions::reject_any(options)?;
         self.reset_state(seed)?;
-        let info = self.info();
         for i in 0..self.robots.len() {
             self.observe(i, out.obs_mut(i))?;
             out.rewards[i] = 0.0;
             out.terminated[i] = false;
             out.truncated[i] = false;
             out.active[i] = true;
-            out.infos[i] = info;
+            self.write_info(&mut out.infos[i]);
         }
         Ok(())
     }
@@ -865,21 +871,13 @@ impl ParallelEnv for GridWarehouse {
         if out.all_done() {
             return Err(EnvError::ResetNeeded);
         }
-        for &a in actions {
-            check_action(&self.act_space, a)?;
-        }
-        let decode = |i: usize| match actions[i] {
-            Action::Discrete(a) => GridAction::from_index(a).unwrap_or(GridAction::Noop),
-            _ => GridAction::Noop,
-        };
-        let truncated = self.step_decoded(decode, &mut out.rewards)?;
-        let info = self.info();
+        let truncated = self.step_actions(actions, out.rewards)?;
         for i in 0..self.robots.len() {
             self.observe(i, out.obs_mut(i))?;
             out.truncated[i] = truncated;
             out.terminated[i] = false;
             out.active[i] = !truncated;
-            out.infos[i] = info;
+            self.write_info(&mut out.infos[i]);
         }
         Ok(())
     }

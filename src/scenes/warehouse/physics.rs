@@ -641,6 +641,7 @@ impl PhysicsWarehouse {
         }
     }
 
+    /// The shared counters every robot reports.
     fn info(&self) -> Info {
         let out = self.world.resource::<StepOutputs>();
         let mut info = Info::default();
