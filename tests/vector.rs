@@ -255,7 +255,12 @@ impl<P: ParallelEnv> ParallelEnv for Opaque<P> {
     fn action_space(&self, agent: usize) -> Option<&synthgym::env::Space> {
         self.0.action_space(agent)
     }
-    fn reset(&mut self, seed: Option<u64>, options: Option<&synthgym::env::ResetOptions>, out: &mut synthgym::env::AgentRows<'_>) -> Result<(), EnvError> {
+    fn reset(
+        &mut self,
+        seed: Option<u64>,
+        options: Option<&synthgym::env::ResetOptions>,
+        out: &mut synthgym::env::AgentRows<'_>,
+    ) -> Result<(), EnvError> {
         self.0.reset(seed, options, out)
     }
     fn step(&mut self, actions: &[Action<'_>], out: &mut synthgym::env::AgentRows<'_>) -> Result<(), EnvError> {

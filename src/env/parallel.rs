@@ -310,7 +310,14 @@ impl<E: Env> SingleAgent<E> {
 /// Records one agent's step outcome in its row, as [`SingleAgent`] does: the one
 /// definition of that, shared with the vector envs' [`ParallelEnv::step_as_env`] path.
 #[inline]
-pub(crate) fn write_outcome(step: &StepOutcome, reward: &mut f32, terminated: &mut bool, truncated: &mut bool, active: &mut bool, info: &mut Info) {
+pub(crate) fn write_outcome(
+    step: &StepOutcome,
+    reward: &mut f32,
+    terminated: &mut bool,
+    truncated: &mut bool,
+    active: &mut bool,
+    info: &mut Info,
+) {
     *reward = step.reward;
     *terminated = step.terminated;
     *truncated = step.truncated;

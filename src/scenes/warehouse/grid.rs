@@ -834,7 +834,6 @@ fn component_order(width: usize, s: &Scratch, n: usize, cell: usize) -> Vec<usiz
     Vec::new()
 }
 
-
 impl ParallelEnv for GridWarehouse {
     fn possible_agents(&self) -> &[String] {
         &self.names
