@@ -248,6 +248,12 @@ fn train_and_eval_commands_end_to_end() -> anyhow::Result<()> {
     let (ok, out, err) = synthgym(&["eval", &d, "--episodes", "3"])?;
     assert!(ok, "{err}");
     assert!(out.starts_with("cartpole-v1 ppo") && out.contains("over 3 episodes"), "{out}");
+    // Evaluation seeds: by default training seed 1 + 2^32 on; those training started from are refused.
+    assert!(out.contains("env seeds 4294967297..=4294967299"), "{out}");
+    let (ok, _, err) = synthgym(&["eval", &d, "--episodes", "3", "--seed", "0"])?;
+    assert!(!ok && err.contains("--seed") && err.contains("overlap the seeds training started from (1..="), "{err}");
+    let (ok, out, err) = synthgym(&["eval", &d, "--episodes", "3", "--seed", "123"])?;
+    assert!(ok && out.contains("env seeds 123..=125"), "{err}");
     let (ok, out, _) = synthgym(&["eval", "--baseline", "random", "--env", "cartpole-v1", "--episodes", "4"])?;
     assert!(ok && out.contains("random: return"), "{out}");
 

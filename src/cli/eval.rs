@@ -10,7 +10,8 @@ use clap::{Parser, ValueEnum};
 use super::train::{build_batch, record_episodes};
 use crate::env::{Policy, RandomPolicy};
 use crate::rl::config::AgentsMode;
-use crate::rl::{EvalReport, checkpoint, evaluate, train::load_policy};
+use crate::rl::eval::{EVAL_SEED_OFFSET, check_seeds_disjoint};
+use crate::rl::{EvalReport, TrainConfig, checkpoint, evaluate, train::load_policy};
 
 /// Policies that need no training, for comparison.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -39,9 +40,12 @@ pub struct EvalArgs {
     /// Envs stepped together.
     #[arg(long, default_value_t = 8)]
     pub num_envs: usize,
-    /// Seed: env `i` starts from `seed + i`.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    /// Seed: env `i` starts from `seed + i` (with --record, episode `k` from `seed + k`)
+    /// [default: the run's training seed + 2^32, the seeds of its first evaluation during
+    /// training; for a baseline, those of a run trained with the default seed]. Seeds
+    /// that training envs started from are refused.
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// Sample actions from the policy instead of acting greedily.
     #[arg(long)]
     pub stochastic: bool,
@@ -72,15 +76,23 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         (None, Some(_)) => (args.env.clone().context("--baseline needs --env")?, AgentsMode::Shared, None),
         (None, None) => bail!("pass a run directory or --baseline"),
     };
+    // Evaluation envs never start from a training env's seed (see `EVAL_SEED_OFFSET`).
+    let train_seed = ckpt.as_ref().map_or(TrainConfig::default().seed, |c| c.config.seed);
+    let seed = args.seed.unwrap_or(train_seed.wrapping_add(EVAL_SEED_OFFSET));
+    let eval_envs = if args.record.is_some() { args.episodes } else { num_envs };
+    if let Some(ckpt) = &ckpt {
+        check_seeds_disjoint(ckpt.config.seed, ckpt.config.num_envs, seed, eval_envs)
+            .map_err(|reason| anyhow::anyhow!("--seed: {reason}"))?;
+    }
     let mut batch = build_batch(&env, agents, num_envs, 1)?;
     let mut learner = match &ckpt {
         Some(ckpt) => Some(load_policy(ckpt, &batch, &device).with_context(|| format!("loading {}", ckpt.dir.display()))?),
         None => None,
     };
     let mut baseline: Option<Box<dyn Policy>> = match args.baseline {
-        Some(Baseline::Random) => Some(Box::new(RandomPolicy::new(batch.action_space().clone(), args.seed))),
+        Some(Baseline::Random) => Some(Box::new(RandomPolicy::new(batch.action_space().clone(), seed))),
         Some(Baseline::Scripted) => Some(
-            crate::scenes::scripted_policy(&env, args.seed)
+            crate::scenes::scripted_policy(&env, seed)
                 .with_context(|| format!("no scripted baseline for '{env}' (there is one for warehouse-grid and driving-highway ids)"))?,
         ),
         None => None,
@@ -95,9 +107,9 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         None => policy.name().to_owned(),
     };
     let report = match &args.record {
-        None => evaluate(policy, &mut batch, args.episodes, args.seed)?,
+        None => evaluate(policy, &mut batch, args.episodes, seed)?,
         Some(path) => {
-            let recording = record_episodes(&env, agents, policy, args.episodes, args.seed)?;
+            let recording = record_episodes(&env, agents, policy, args.episodes, seed)?;
             crate::replay::write(path, &recording)?;
             eprintln!("recorded {} episodes to {}", recording.episodes.len(), path.display());
             EvalReport {
@@ -109,13 +121,15 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "{env} {name}: return {:.2} ± {:.2} over {} episodes (length {:.1}; min {:.2}, max {:.2})",
+        "{env} {name}: return {:.2} ± {:.2} over {} episodes (length {:.1}; min {:.2}, max {:.2}; {} seeds {seed}..={})",
         report.mean(),
         report.std(),
         report.returns.len(),
         report.mean_length(),
         report.returns.iter().copied().fold(f64::INFINITY, f64::min),
-        report.returns.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+        report.returns.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        if args.record.is_some() { "episode" } else { "env" },
+        seed.wrapping_add(eval_envs as u64 - 1),
     )?;
     Ok(())
 }

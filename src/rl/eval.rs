@@ -5,6 +5,27 @@ use super::batch::{AgentBatch, Episode};
 use crate::env::Policy;
 use crate::env::vector::ActionBuffer;
 
+/// How far above a run's training seed its evaluations start. Training env `i` of a
+/// fresh run starts from `seed + i`; evaluation env `i` from `seed + EVAL_SEED_OFFSET + i`
+/// (during training, and by default in `synthgym eval`), so no evaluation replays the
+/// episodes a training env began with.
+pub const EVAL_SEED_OFFSET: u64 = 1 << 32;
+
+/// Errors (with both ranges) if the seeds `eval..eval + eval_envs` meet the training
+/// seeds `train..train + train_envs` (each range is `base + i`, wrapping like the seeds).
+pub fn check_seeds_disjoint(train: u64, train_envs: usize, eval: u64, eval_envs: usize) -> std::result::Result<(), String> {
+    let overlap = eval.wrapping_sub(train) < train_envs as u64 || train.wrapping_sub(eval) < eval_envs as u64;
+    if overlap {
+        let last = |base: u64, n: usize| base.wrapping_add(n.saturating_sub(1) as u64);
+        return Err(format!(
+            "evaluation seeds {eval}..={} overlap the seeds training started from ({train}..={}); leave --seed out for the run's evaluation seeds, or pick others",
+            last(eval, eval_envs),
+            last(train, train_envs)
+        ));
+    }
+    Ok(())
+}
+
 /// Returns and lengths of evaluation episodes.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EvalReport {
@@ -67,4 +88,23 @@ pub fn evaluate(policy: &mut dyn Policy, batch: &mut AgentBatch, episodes: usize
         }
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_ranges_that_meet_are_refused() {
+        // Training envs 0..8 start from 1..=8.
+        assert!(check_seeds_disjoint(1, 8, 9, 100).is_ok());
+        assert!(check_seeds_disjoint(1, 8, 1 + EVAL_SEED_OFFSET, 8).is_ok());
+        let err = check_seeds_disjoint(1, 8, 0, 2).unwrap_err();
+        assert!(err.contains("0..=1") && err.contains("1..=8"), "{err}");
+        assert!(check_seeds_disjoint(1, 8, 8, 1).is_err(), "the last training seed");
+        assert!(check_seeds_disjoint(1, 8, 0, 1).is_ok(), "just below");
+        // Ranges wrap like the seeds do.
+        assert!(check_seeds_disjoint(u64::MAX, 2, 0, 1).is_err());
+        assert!(check_seeds_disjoint(5, 1, u64::MAX, 8).is_err());
+    }
 }

@@ -335,8 +335,11 @@ impl TrainRun {
     /// Evaluates the current policy for `eval.episodes` episodes on fresh seeds.
     pub fn evaluate(&mut self, eval_batch: &mut AgentBatch) -> Result<EvalReport> {
         // Evaluation seeds never coincide with training seeds (env i trains on seed + i).
-        let seed =
-            self.config.seed.wrapping_add(1 << 32).wrapping_add(self.eval_count.wrapping_mul(self.config.eval.episodes as u64 + 1_000));
+        let seed = self
+            .config
+            .seed
+            .wrapping_add(super::eval::EVAL_SEED_OFFSET)
+            .wrapping_add(self.eval_count.wrapping_mul(self.config.eval.episodes as u64 + 1_000));
         self.eval_count += 1;
         let episodes = self.config.eval.episodes;
         let deterministic = self.config.eval.deterministic;
