@@ -331,15 +331,24 @@ impl TrainConfig {
         positive("ppo.update_epochs", p.update_epochs)?;
         unit("ppo.gamma", f64::from(p.gamma))?;
         unit("ppo.gae_lambda", f64::from(p.gae_lambda))?;
-        if p.learning_rate.is_nan() || p.learning_rate <= 0.0 {
-            return Err(RlError::config("ppo.learning_rate", "must be positive"));
-        }
-        if p.clip_coef.is_nan() || p.clip_coef <= 0.0 {
-            return Err(RlError::config("ppo.clip_coef", "must be positive"));
-        }
+        // NaN and infinities are refused everywhere: they train to NaN weights, not errors.
         let finite_positive = |field: &str, v: f64| {
             if v.is_finite() && v > 0.0 { Ok(()) } else { Err(RlError::config(field, format!("must be a positive number, got {v}"))) }
         };
+        let finite_non_negative = |field: &str, v: f64| {
+            if v.is_finite() && v >= 0.0 { Ok(()) } else { Err(RlError::config(field, format!("must be a number >= 0, got {v}"))) }
+        };
+        let finite = |field: &str, v: f64| {
+            if v.is_finite() { Ok(()) } else { Err(RlError::config(field, format!("must be a finite number, got {v}"))) }
+        };
+        if let Some(target) = self.eval.target_return {
+            finite("eval.target_return", target)?;
+        }
+        finite_positive("ppo.learning_rate", p.learning_rate)?;
+        finite_positive("ppo.clip_coef", f64::from(p.clip_coef))?;
+        finite_non_negative("ppo.ent_coef", f64::from(p.ent_coef))?;
+        finite_non_negative("ppo.vf_coef", f64::from(p.vf_coef))?;
+        finite("ppo.init_log_std", f64::from(p.init_log_std))?;
         finite_positive("ppo.max_grad_norm", p.max_grad_norm)?;
         finite_positive("ppo.adam_eps", p.adam_eps)?;
         if let Some(cv) = p.clip_vf {
@@ -364,9 +373,7 @@ impl TrainConfig {
                 "must be at least 1",
             ));
         }
-        if d.learning_rate.is_nan() || d.learning_rate <= 0.0 {
-            return Err(RlError::config("dqn.learning_rate", "must be positive"));
-        }
+        finite_positive("dqn.learning_rate", d.learning_rate)?;
         Ok(())
     }
 }
@@ -424,5 +431,24 @@ mod tests {
         let err =
             TrainConfig::from_toml_with_overrides("", "x", &["ppo.num_steps".into()]).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err.contains("KEY=VALUE"), "{err}");
+    }
+
+    #[test]
+    fn non_finite_numbers_are_refused_by_field() {
+        // Each of these used to train to NaN weights and exit 0.
+        for (set, field) in [
+            ("ppo.ent_coef=nan", "ppo.ent_coef"),
+            ("ppo.vf_coef=inf", "ppo.vf_coef"),
+            ("ppo.init_log_std=-inf", "ppo.init_log_std"),
+            ("ppo.learning_rate=inf", "ppo.learning_rate"),
+            ("ppo.clip_coef=inf", "ppo.clip_coef"),
+            ("ppo.ent_coef=-0.5", "ppo.ent_coef"),
+            ("dqn.learning_rate=inf", "dqn.learning_rate"),
+            ("eval.target_return=nan", "eval.target_return"),
+        ] {
+            let err = TrainConfig::from_toml_with_overrides("", "x", &[set.into()]).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.contains(field), "{set}: {err}");
+        }
+        assert!(TrainConfig::from_toml_with_overrides("", "x", &["ppo.ent_coef=0.0".into(), "ppo.vf_coef=0.5".into()]).is_ok());
     }
 }
