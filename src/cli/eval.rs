@@ -81,8 +81,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let seed = args.seed.unwrap_or(train_seed.wrapping_add(EVAL_SEED_OFFSET));
     let eval_envs = if args.record.is_some() { args.episodes } else { num_envs };
     if let Some(ckpt) = &ckpt {
-        check_seeds_disjoint(ckpt.config.seed, ckpt.config.num_envs, seed, eval_envs)
-            .map_err(|reason| anyhow::anyhow!("--seed: {reason}"))?;
+        check_seeds_disjoint(train_seed, ckpt.config.num_envs, seed, eval_envs).map_err(|reason| anyhow::anyhow!("--seed: {reason}"))?;
     }
     let mut batch = build_batch(&env, agents, num_envs, 1)?;
     let mut learner = match &ckpt {

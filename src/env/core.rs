@@ -262,9 +262,10 @@ pub fn check_action(space: &Space, action: Action<'_>) -> Result<(), EnvError> {
     if space.contains_action(action) { Ok(()) } else { Err(invalid_action(space, action)) }
 }
 
-/// The error of [`check_action`], kept out of line so that the check itself inlines.
+/// The error of [`check_action`], kept out of line so that the check itself inlines
+/// (and called directly by envs that find the action invalid while decoding it).
 #[cold]
-fn invalid_action(space: &Space, action: Action<'_>) -> EnvError {
+pub(crate) fn invalid_action(space: &Space, action: Action<'_>) -> EnvError {
     EnvError::InvalidAction { action: action.to_string(), space: space.to_string() }
 }
 

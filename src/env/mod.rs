@@ -29,6 +29,7 @@ pub mod space;
 pub mod vector;
 pub mod wrappers;
 
+pub(crate) use self::core::invalid_action;
 pub use self::core::{Env, EnvExt, EpisodeStats, Info, InfoValues, ResetOptions, StepOutcome, check_action, check_obs_len};
 pub use error::EnvError;
 pub use joint::Joint;

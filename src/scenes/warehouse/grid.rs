@@ -15,7 +15,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::config::{GridConfig, LayoutConfig, RewardType};
 use super::layout::Layout;
-use crate::env::{Action, AgentRows, BoxSpace, EnvError, Info, ParallelEnv, ResetOptions, Space, check_obs_len};
+use crate::env::{Action, AgentRows, BoxSpace, EnvError, Info, ParallelEnv, ResetOptions, Space, check_obs_len, invalid_action};
 use crate::snapshot::{Class, ObjectState, Shape, Snapshot};
 use crate::util::seed::{DEFAULT_SEED, rng_from_seed};
 
@@ -268,7 +268,7 @@ impl GridWarehouse {
     }
 
     fn cell(&self, x: usize, y: usize) -> usize {
-        y * self.layout.width + x
+        self.layout.cell(x, y)
     }
 
     fn recompute_grids(&mut self) {
@@ -421,7 +421,6 @@ impl GridWarehouse {
         // Borrowed field by field: moving the scratch out and back would copy it twice a step.
         let Self { scratch: s, robots, layout, robot_grid, shelf_grid, .. } = self;
         let (robots, layout, robot_grid, shelf_grid) = (&*robots, &*layout, &*robot_grid, &*shelf_grid);
-        let cell = |x: usize, y: usize| y * layout.width + x;
         let n = robots.len();
         s.stamp = s.stamp.wrapping_add(1);
         if s.stamp == 0 {
@@ -431,7 +430,7 @@ impl GridWarehouse {
         }
         for i in 0..n {
             let r = robots[i];
-            let start = cell(r.x, r.y);
+            let start = layout.cell(r.x, r.y);
             let mut target = req_cell(layout, &r, s.req[i]);
             if r.carrying.is_some() && target != start && shelf_grid[target] != 0 {
                 let other = robot_grid[target];
@@ -579,6 +578,7 @@ impl GridWarehouse {
             }
         }
     }
+
     /// One step of the rules with `actions[i]` for robot `i`; adds rewards into
     /// `rewards` (zeroed first) and returns whether a step limit was reached.
     pub fn step_state(&mut self, actions: &[GridAction], rewards: &mut [f32]) -> Result<bool, EnvError> {
@@ -760,7 +760,7 @@ impl GridWarehouse {
         let decoded = input.iter_mut().zip(actions).try_for_each(|(slot, &a)| {
             // The action space is `Discrete(5)`: exactly the indices `from_index` takes.
             let action = if let Action::Discrete(i) = a { GridAction::from_index(i) } else { None };
-            *slot = action.ok_or_else(|| EnvError::InvalidAction { action: a.to_string(), space: self.act_space.to_string() })?;
+            *slot = action.ok_or_else(|| invalid_action(&self.act_space, a))?;
             Ok(())
         });
         let result = decoded.and_then(|()| self.step_state(&input, rewards));
@@ -788,7 +788,7 @@ fn req_cell(layout: &Layout, r: &Robot, action: GridAction) -> usize {
             Direction::Right => ((r.x + 1).min(w - 1), r.y),
         }
     };
-    y * w + x
+    layout.cell(x, y)
 }
 
 /// The cells of the request-graph component containing `cell`, in the order
@@ -822,8 +822,7 @@ fn component_order(width: usize, s: &Scratch, n: usize, cell: usize) -> Vec<usiz
             continue;
         }
         if 2 * bfs.len() < s.g_nodes.len() {
-            let w = width;
-            let hash = |c: usize| super::tiebreak::tuple_hash((c % w) as u64, (c / w) as u64);
+            let hash = |c: usize| super::tiebreak::tuple_hash((c % width) as u64, (c / width) as u64);
             let component: Vec<usize> =
                 super::tiebreak::set_order(&bfs.iter().map(|&c| hash(c)).collect::<Vec<_>>()).into_iter().map(|i| bfs[i]).collect();
             let nodes = super::tiebreak::set_order(&component.iter().map(|&c| hash(c)).collect::<Vec<_>>());

@@ -142,9 +142,15 @@ impl Layout {
         self.width * self.height
     }
 
+    /// The index of cell `(x, y)` in row-major order.
+    #[inline]
+    pub fn cell(&self, x: usize, y: usize) -> usize {
+        y * self.width + x
+    }
+
     /// Whether `(x, y)` is a corridor.
     pub fn is_highway(&self, x: usize, y: usize) -> bool {
-        self.highways[y * self.width + x]
+        self.highways[self.cell(x, y)]
     }
 
     /// Number of shelves (one on every non-corridor cell at reset).
