@@ -80,21 +80,39 @@ fn bench_single(id: &str, seconds: f64, seed: u64) -> anyhow::Result<Row> {
     let actions = actions.as_actions();
     let mut obs = vec![0.0; env.observation_space().flat_dim()];
     env.reset(Some(seed), None, &mut obs)?;
-    let mut run = |env: &mut Box<dyn Env>| -> anyhow::Result<()> {
-        for i in 0..ACTION_RING {
+    let mut i = 0;
+    let mut run = |k: usize| -> anyhow::Result<()> {
+        for _ in 0..k {
             if env.step(actions.get(i, width), &mut obs)?.done() {
                 env.reset(None, None, &mut obs)?;
             }
+            i = (i + 1) % ACTION_RING;
         }
         Ok(())
     };
-    run(&mut env)?;
-    let (start, mut steps) = (Instant::now(), 0u64);
+    timed(seconds * WARM_UP, ACTION_RING, &mut run)?;
+    let (steps, elapsed) = timed(seconds, ACTION_RING, &mut run)?;
+    Ok(Row { id: id.into(), mode: "single", num_envs: 1, threads: 1, steps, elapsed })
+}
+
+/// Warm-up before each row, as a fraction of its measuring time.
+const WARM_UP: f64 = 0.1;
+
+/// Runs `run(k)` (k units of work) until `seconds` have passed and returns the units
+/// done and the time taken. Chunks start at one unit and double while one takes under
+/// a millisecond, up to `max_chunk`: light envs read the clock rarely, and heavy ones
+/// (thousands of rays, hundreds of cars) stop within a step or two of the time asked.
+fn timed(seconds: f64, max_chunk: usize, run: &mut dyn FnMut(usize) -> anyhow::Result<()>) -> anyhow::Result<(u64, Duration)> {
+    let (start, mut units, mut chunk) = (Instant::now(), 0u64, 1usize);
     while start.elapsed().as_secs_f64() < seconds {
-        run(&mut env)?;
-        steps += ACTION_RING as u64;
+        let t = Instant::now();
+        run(chunk)?;
+        units += chunk as u64;
+        if t.elapsed() < Duration::from_millis(1) {
+            chunk = (chunk * 2).min(max_chunk);
+        }
     }
-    Ok(Row { id: id.into(), mode: "single", num_envs: 1, threads: 1, steps, elapsed: start.elapsed() })
+    Ok((units, start.elapsed()))
 }
 
 /// Steps a vector env of `num_envs` copies with random actions for `seconds`.
@@ -114,23 +132,22 @@ fn bench_vector(id: &str, num_envs: usize, backend: Backend, seconds: f64, seed:
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     venv.reset(Some(seed))?;
-    let mut run = || -> anyhow::Result<()> {
-        for b in &batches {
-            venv.step(b.as_actions())?;
+    let mut next = 0;
+    let mut run = |k: usize| -> anyhow::Result<()> {
+        for _ in 0..k {
+            venv.step(batches[next].as_actions())?;
+            next = (next + 1) % batches.len();
         }
         Ok(())
     };
-    run()?;
-    let (start, mut steps) = (Instant::now(), 0u64);
-    while start.elapsed().as_secs_f64() < seconds {
-        run()?;
-        steps += (batches.len() * num_envs) as u64;
-    }
+    timed(seconds * WARM_UP, batches.len(), &mut run)?;
+    let (batches_done, elapsed) = timed(seconds, batches.len(), &mut run)?;
+    let steps = batches_done * num_envs as u64;
     let (mode, threads) = match backend {
         Backend::Serial => ("serial", 1),
         Backend::Threaded { num_threads } => ("threaded", num_threads.min(num_envs)),
     };
-    Ok(Row { id: id.into(), mode, num_envs, threads, steps, elapsed: start.elapsed() })
+    Ok(Row { id: id.into(), mode, num_envs, threads, steps, elapsed })
 }
 
 /// Measures every requested configuration and prints the table.
@@ -140,8 +157,11 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let threads = args.threads.unwrap_or(cores);
-    if threads == 0 {
-        bail!("--threads must be at least 1");
+    if threads == 0 || threads > 1024 {
+        bail!("--threads must be 1..=1024, got {threads}");
+    }
+    if let Some(n) = args.num_envs.iter().find(|&&n| n > crate::env::vector::MAX_ENVS) {
+        bail!("--num-envs: {n} is more than {} envs", crate::env::vector::MAX_ENVS);
     }
     let ids: Vec<String> = if args.ids.is_empty() { registry().specs().iter().map(|s| s.id.clone()).collect() } else { args.ids.clone() };
     for id in &ids {

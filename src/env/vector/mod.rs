@@ -311,6 +311,11 @@ pub enum Backend {
     },
 }
 
+/// The most envs one vector env holds: far past where more envs step faster on two to
+/// sixteen cores, and small enough that a typo (`num_envs = 1000000000`) is an error
+/// instead of an allocation that aborts.
+pub const MAX_ENVS: usize = 65_536;
+
 /// Builds `num_envs` copies of registry id `id` as a vector env.
 pub fn make_vec(
     registry: &Registry,
@@ -320,6 +325,9 @@ pub fn make_vec(
     mode: AutoresetMode,
     options: &MakeOptions,
 ) -> Result<Box<dyn VecEnv>, EnvError> {
+    if num_envs > MAX_ENVS {
+        return Err(EnvError::InvalidConfig { what: "vector env".into(), reason: format!("{num_envs} envs is more than {MAX_ENVS}") });
+    }
     let envs = (0..num_envs).map(|_| registry.make(id, options)).collect::<Result<Vec<_>, _>>()?;
     Ok(match backend {
         Backend::Serial => Box::new(SerialVecEnv::new(envs, mode)?),

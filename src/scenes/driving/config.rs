@@ -195,6 +195,23 @@ fn d_true() -> bool {
     true
 }
 
+/// Longest episode, in seconds of simulated time.
+pub const MAX_DURATION: f64 = 100_000.0;
+/// Highest simulation frequency (highway-env uses 15 Hz; rapier scenes 60).
+pub const MAX_SIMULATION_FREQUENCY: u32 = 1_000;
+/// Most kinematics rows.
+pub const MAX_VEHICLES_COUNT: usize = 256;
+/// Most lidar rays.
+pub const MAX_LIDAR_RAYS: usize = 4_096;
+/// Largest coordinate, radius or angle in a custom road, in metres or degrees (1000 km).
+pub const MAX_COORD: f64 = 1e6;
+/// Widest lane, in metres.
+pub const MAX_LANE_WIDTH: f64 = 100.0;
+/// Highest speed limit, in m/s.
+pub const MAX_SPEED_LIMIT: f64 = 100.0;
+/// Most road segments in a custom scene.
+pub const MAX_SEGMENTS: usize = 10_000;
+
 /// A driving scene. Defaults are highway-env's `highway-v0`; the registry's ids
 /// change `scene` and the fields that scene needs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -365,8 +382,8 @@ impl DrivingConfig {
         if self.vehicles > 200 {
             return field("vehicles", format!("at most 200, got {}", self.vehicles));
         }
-        if !(self.density > 0.0 && self.density.is_finite()) {
-            return field("density", format!("must be positive, got {}", self.density));
+        if !(0.01..=100.0).contains(&self.density) {
+            return field("density", format!("must be 0.01..=100, got {}", self.density));
         }
         if self.controlled_vehicles == 0 || self.controlled_vehicles > 16 {
             return field("controlled_vehicles", format!("must be 1..=16, got {}", self.controlled_vehicles));
@@ -374,18 +391,31 @@ impl DrivingConfig {
         if self.scene != SceneKind::Highway && self.scene != SceneKind::Parking && self.controlled_vehicles != 1 {
             return field("controlled_vehicles", format!("{:?} supports one controlled vehicle", self.scene));
         }
-        if self.duration.is_nan() || self.duration <= 0.0 {
-            return field("duration", "must be positive".into());
+        if !(self.duration > 0.0 && self.duration <= MAX_DURATION) {
+            return field("duration", format!("must be positive and at most {MAX_DURATION} s, got {}", self.duration));
         }
-        if self.policy_frequency == 0 || self.simulation_frequency == 0 || !self.simulation_frequency.is_multiple_of(self.policy_frequency)
-        {
-            return field("policy_frequency", "must divide simulation_frequency (both at least 1)".into());
+        if self.simulation_frequency == 0 || self.simulation_frequency > MAX_SIMULATION_FREQUENCY {
+            return field("simulation_frequency", format!("must be 1..={MAX_SIMULATION_FREQUENCY} Hz, got {}", self.simulation_frequency));
         }
-        if self.vehicles_count == 0 || self.lidar_rays == 0 || self.grid_cells.is_multiple_of(2) || self.grid_cells > 63 {
-            return field("observation", "vehicles_count and lidar_rays must be at least 1, grid_cells odd and at most 63".into());
+        if self.policy_frequency == 0 || !self.simulation_frequency.is_multiple_of(self.policy_frequency) {
+            return field(
+                "policy_frequency",
+                format!("must be at least 1 and divide simulation_frequency ({})", self.simulation_frequency),
+            );
         }
-        if !(self.lidar_range > 0.0 && self.grid_step > 0.0 && self.ttc_horizon > 0.0) {
-            return field("lidar_range", "ranges, steps and horizons must be positive".into());
+        if !(1..=MAX_VEHICLES_COUNT).contains(&self.vehicles_count) {
+            return field("vehicles_count", format!("must be 1..={MAX_VEHICLES_COUNT}, got {}", self.vehicles_count));
+        }
+        if !(1..=MAX_LIDAR_RAYS).contains(&self.lidar_rays) {
+            return field("lidar_rays", format!("must be 1..={MAX_LIDAR_RAYS}, got {}", self.lidar_rays));
+        }
+        if self.grid_cells.is_multiple_of(2) || self.grid_cells > 63 {
+            return field("grid_cells", format!("must be odd and at most 63, got {}", self.grid_cells));
+        }
+        let ranges =
+            [("lidar_range", self.lidar_range, 10_000.0), ("grid_step", self.grid_step, 1_000.0), ("ttc_horizon", self.ttc_horizon, 600.0)];
+        if let Some((name, v, max)) = ranges.iter().find(|(_, v, max)| !(*v > 0.0 && v <= max)) {
+            return field(name, format!("must be positive and at most {max}, got {v}"));
         }
         if self.reward_speed_range.iter().any(|v| !v.is_finite()) || self.reward_speed_range[0] >= self.reward_speed_range[1] {
             return field("reward_speed_range", "must be finite [low, high] with low < high".into());
@@ -416,26 +446,33 @@ impl DrivingConfig {
         if self.scene == SceneKind::Custom && self.road.is_empty() {
             return field("road", "a custom scene needs at least one [[road]] segment".into());
         }
+        if self.road.len() > MAX_SEGMENTS {
+            return field("road", format!("at most {MAX_SEGMENTS} segments, got {}", self.road.len()));
+        }
+        // Coordinates within MAX_COORD keep every derived length (lane lengths, offsets,
+        // positions along lanes) finite and precise in f64.
+        let coord = |v: &f64| v.is_finite() && v.abs() <= MAX_COORD;
         for (k, seg) in self.road.iter().enumerate() {
             let bad = match &seg.shape {
-                SegmentShape::Straight { start, end } => start == end || start.iter().chain(end).any(|v| !v.is_finite()),
+                SegmentShape::Straight { start, end } => start == end || !start.iter().chain(end).all(coord),
                 SegmentShape::Arc { center, radius, start_angle, end_angle, clockwise } => {
                     // The sweep must run the way `clockwise` says, by less than half a turn.
                     let sweep = (end_angle - start_angle) * if *clockwise { 1.0 } else { -1.0 };
-                    !radius.is_finite()
-                        || center.iter().any(|v| !v.is_finite())
+                    !(coord(radius) && center.iter().all(coord) && coord(start_angle) && coord(end_angle))
                         || *radius <= seg.width * seg.lanes as f64
-                        || !sweep.is_finite()
                         || sweep <= 0.0
                         || sweep >= 180.0
                 }
             };
-            let sizes_ok = seg.width.is_finite() && seg.width > 0.0 && seg.speed_limit.is_finite() && seg.speed_limit > 0.0;
+            let sizes_ok = (0.0..=MAX_LANE_WIDTH).contains(&seg.width)
+                && seg.width > 0.0
+                && (0.0..=MAX_SPEED_LIMIT).contains(&seg.speed_limit)
+                && seg.speed_limit > 0.0;
             if bad || seg.lanes == 0 || seg.lanes > 8 || !sizes_ok || seg.from == seg.to {
                 return field(
                     &format!("road[{k}]"),
                     format!(
-                        "segment {}→{}: needs distinct nodes, 1..=8 lanes, positive width and limit, a non-degenerate shape (arcs wider than their lanes, sweeping under 180° in their direction)",
+                        "segment {}→{}: needs distinct nodes, 1..=8 lanes, a width in (0, {MAX_LANE_WIDTH}] m, a speed limit in (0, {MAX_SPEED_LIMIT}] m/s, coordinates, radii and angles within ±{MAX_COORD:e}, and a non-degenerate shape (arcs wider than their lanes, sweeping under 180° in their direction)",
                         seg.from, seg.to
                     ),
                 );
