@@ -10,7 +10,7 @@ use synthgym::env::vector::{AutoresetMode, Backend, SerialVecEnv, make_vec};
 use synthgym::env::{MakeOptions, RandomPolicy};
 use synthgym::rl::checkpoint;
 use synthgym::rl::config::AgentsMode;
-use synthgym::rl::train::load_policy;
+use synthgym::rl::train::{Learner, load_policy};
 use synthgym::rl::{AgentBatch, TrainConfig, TrainRun, TrainSummary, evaluate};
 use synthgym::scenes::registry;
 
@@ -127,6 +127,35 @@ fn checkpoints_round_trip_and_resume() -> anyhow::Result<()> {
     std::fs::write(dir.join("checkpoint/model.safetensors"), b"not a safetensors file")?;
     let err = checkpoint::load(&dir, &Device::Cpu).err().map(|e| e.to_string()).unwrap_or_default();
     assert!(err.contains("model.safetensors"), "{err}");
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+#[test]
+fn dqn_checkpoints_restore_the_target_network() -> anyhow::Result<()> {
+    // The target never syncs during this run, so it stays apart from the online network.
+    let config = agent_config(
+        "dqn-cartpole.toml",
+        &["total_steps=2048", "eval.every_steps=0", "eval.episodes=1", "dqn.target_update_interval=100000"],
+    )?;
+    let dir = temp_dir("dqn-target");
+    let (mut batch, mut eval) = (vec_batch("cartpole-v1", 1)?, vec_batch("cartpole-v1", 1)?);
+    let (run, _) = train(&config, &mut batch, &mut eval, &dir)?;
+    let values = |t: std::collections::HashMap<String, candle_core::Tensor>| -> anyhow::Result<Vec<(String, Vec<f32>)>> {
+        let mut v = t
+            .into_iter()
+            .map(|(k, t)| Ok((k, t.flatten_all()?.to_dtype(candle_core::DType::F32)?.to_vec1::<f32>()?)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(v)
+    };
+    let Learner::Dqn(trained) = &run.learner else { anyhow::bail!("not DQN") };
+    let target = values(trained.target_tensors())?;
+    let restored = load_policy(&checkpoint::load(&dir, &Device::Cpu)?, &batch, &Device::Cpu)?;
+    let Learner::Dqn(restored) = &restored else { anyhow::bail!("not DQN") };
+    assert_eq!(values(restored.target_tensors())?, target, "the target network comes back as it was");
+    let online: Vec<Vec<f32>> = values(trained.q.tensors()?)?.into_iter().map(|(_, v)| v).collect();
+    assert!(target.iter().all(|(_, v)| !online.contains(v)), "the test needs a target apart from the online network");
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }

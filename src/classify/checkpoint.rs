@@ -74,7 +74,7 @@ impl Loaded {
 /// The checkpoint directory for `path`: a checkpoint itself, or a run directory
 /// holding `best/`.
 pub fn resolve(path: &Path) -> PathBuf {
-    if path.join("classifier.json").exists() { path.to_owned() } else { path.join("best") }
+    crate::nn::checkpoint::resolve(path, "classifier.json", "best")
 }
 
 /// Writes `model` (and `adam`'s moments, if given) with `meta` to `dir`, atomically.

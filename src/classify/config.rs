@@ -75,9 +75,15 @@ impl ClassifyConfig {
     /// Checks every field's range.
     pub fn validate(&self) -> Result<()> {
         let bad = |field: &str, reason: &str| Err(ClassifyError::config(field, reason));
-        if self.width == 0 {
-            return bad("width", "must be at least 1");
-        }
+        // Bounds that keep a typo from allocating more than a machine holds or from
+        // running for ever; each is far past what small-image classifiers use.
+        let at_most = |field: &str, v: usize, lo: usize, hi: usize| {
+            if (lo..=hi).contains(&v) { Ok(()) } else { Err(ClassifyError::config(field, format!("must be {lo}..={hi}, got {v}"))) }
+        };
+        at_most("width", self.width, 1, 512)?;
+        at_most("epochs", self.epochs, 1, 100_000)?;
+        at_most("batch_size", self.batch_size, 2, 65_536)?;
+        at_most("augment.crop_pad", self.augment.crop_pad, 0, 64)?;
         if !(0.0..1.0).contains(&self.dropout) {
             return bad("dropout", "must be in [0, 1)");
         }
@@ -86,12 +92,6 @@ impl ClassifyConfig {
         }
         if self.image_size > 512 {
             return bad("image_size", "must be at most 512");
-        }
-        if self.epochs == 0 {
-            return bad("epochs", "must be at least 1");
-        }
-        if self.batch_size < 2 {
-            return bad("batch_size", "must be at least 2 (batch norm needs two images)");
         }
         if i64::try_from(self.seed).is_err() {
             return bad("seed", "must be at most 9223372036854775807 (TOML integers are signed 64-bit)");

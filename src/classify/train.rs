@@ -119,6 +119,7 @@ pub fn train(
     // The best epoch so far: (epoch, validation accuracy, validation loss).
     let mut best: Option<(usize, Option<f64>, f64)> = None;
     if resume {
+        let _ = crate::util::fs::recover_dir(&last_dir);
         if !last_dir.join("classifier.json").exists() {
             return Err(ClassifyError::checkpoint(run_dir, "has no last/ checkpoint to resume"));
         }
@@ -153,7 +154,7 @@ pub fn train(
     let config_path = run_dir.join("config.toml");
     crate::util::fs::write_atomic(&config_path, config.to_toml()?.as_bytes(), false).map_err(ClassifyError::io(&config_path))?;
     let columns = ["train_loss", "train_accuracy", "val_loss", "val_accuracy", "learning_rate", "images_per_second"];
-    let mut metrics = MetricsWriter::create(run_dir, &columns, resume).map_err(ClassifyError::io(run_dir))?;
+    let mut metrics = MetricsWriter::create(run_dir, &columns, resume.then_some(start_epoch as u64)).map_err(ClassifyError::io(run_dir))?;
     // A last batch of one image is skipped (batch norm needs two), so it is not a step.
     let steps_per_epoch = (train_idx.len() / config.batch_size + usize::from(train_idx.len() % config.batch_size >= 2)) as u64;
     let total_steps = steps_per_epoch * config.epochs as u64;

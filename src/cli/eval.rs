@@ -63,8 +63,13 @@ pub struct EvalArgs {
 
 /// Runs `synthgym eval`.
 pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
-    if args.episodes == 0 {
-        bail!("--episodes must be at least 1");
+    // Bounds that keep a typo from building a billion envs or recording for ever.
+    let max_episodes = if args.record.is_some() { 10_000 } else { 1_000_000 };
+    if !(1..=max_episodes).contains(&args.episodes) {
+        bail!("--episodes must be 1..={max_episodes}{}, got {}", if args.record.is_some() { " with --record" } else { "" }, args.episodes);
+    }
+    if !(1..=crate::env::vector::MAX_ENVS).contains(&args.num_envs) {
+        bail!("--num-envs must be 1..={}, got {}", crate::env::vector::MAX_ENVS, args.num_envs);
     }
     let num_envs = args.num_envs.clamp(1, args.episodes);
     let device = crate::nn::device(&args.device)?;

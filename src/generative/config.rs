@@ -120,11 +120,11 @@ impl GenConfig {
         if !(self.beta.is_finite() && self.beta >= 0.0) {
             return bad("beta", "must be a non-negative number");
         }
-        if self.epochs == 0 {
-            return bad("epochs", "must be at least 1");
+        if !(1..=100_000).contains(&self.epochs) {
+            return bad("epochs", "must be 1 to 100000");
         }
-        if self.batch_size < 2 {
-            return bad("batch_size", "must be at least 2 (batch norm needs two images)");
+        if !(2..=65_536).contains(&self.batch_size) {
+            return bad("batch_size", "must be 2 to 65536 (batch norm needs two images)");
         }
         if !(self.lr.is_finite() && self.lr > 0.0) {
             return bad("lr", "must be positive");

@@ -165,7 +165,7 @@ pub fn save(dir: &Path, trainer: &Trainer, meta: &GenMeta) -> Result<()> {
 
 /// The checkpoint directory of `path`: a checkpoint, or a run holding `checkpoint/`.
 pub fn resolve(path: &Path) -> PathBuf {
-    if path.join("gen.json").exists() { path.to_owned() } else { path.join("checkpoint") }
+    crate::nn::checkpoint::resolve(path, "gen.json", "checkpoint")
 }
 
 /// Reads `gen.json` of the checkpoint at `path` (see [`resolve`]).
@@ -317,7 +317,7 @@ pub fn train(
         _ => ((0..data.len()).collect(), Vec::new()),
     };
     let columns = ["epoch", "loss_a", "loss_b", "heldout_elbo", "seconds"];
-    let mut metrics = MetricsWriter::create(run_dir, &columns, resume).map_err(GenError::io(run_dir))?;
+    let mut metrics = MetricsWriter::create(run_dir, &columns, resume.then_some(meta.gen_steps)).map_err(GenError::io(run_dir))?;
     let batch_size = meta.config.batch_size.min(train_idx.len());
     if batch_size < 2 {
         return Err(GenError::config("batch_size", "the training set has fewer than two images"));

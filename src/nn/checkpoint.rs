@@ -36,19 +36,74 @@ pub fn write_dir(dir: &Path, tensors: &HashMap<String, Tensor>, files: &[(&str, 
     .map_err(Error::io(dir))
 }
 
+/// The checkpoint directory for `path`: `path` itself when it holds `marker` (the file
+/// every checkpoint of its kind has), else its `default` subdirectory. A checkpoint
+/// whose replacement was killed between its two renames is recovered first (see
+/// [`crate::util::fs::recover_dir`]).
+pub fn resolve(path: &Path, marker: &str, default: &str) -> std::path::PathBuf {
+    let _ = crate::util::fs::recover_dir(path);
+    if path.join(marker).exists() {
+        return path.to_owned();
+    }
+    let dir = path.join(default);
+    let _ = crate::util::fs::recover_dir(&dir);
+    dir
+}
+
 /// Reads the tensors of the checkpoint directory `dir` onto `device`. Refuses (naming
 /// the tensor) a tensor that is not floating point, which no synthgym writer produces,
 /// or that holds a NaN or an infinity, which would load and evaluate as if it were a
 /// model (or resume from poisoned optimiser moments).
 pub fn read_tensors(dir: &Path, device: &Device) -> Result<HashMap<String, Tensor>> {
+    let path = dir.join(MODEL_FILE);
+    let bytes = std::fs::read(&path).map_err(Error::io(&path))?;
+    check_layout(&bytes).map_err(|reason| Error::checkpoint(dir, format!("{MODEL_FILE}: {reason}")))?;
     let tensors =
-        candle_core::safetensors::load(dir.join(MODEL_FILE), device).map_err(|e| Error::checkpoint(dir, format!("{MODEL_FILE}: {e}")))?;
+        candle_core::safetensors::load_buffer(&bytes, device).map_err(|e| Error::checkpoint(dir, format!("{MODEL_FILE}: {e}")))?;
     let mut names: Vec<&String> = tensors.keys().collect();
     names.sort();
     for name in names {
         check_values(&tensors[name]).map_err(|reason| Error::checkpoint(dir, format!("{MODEL_FILE}: tensor '{name}' {reason}")))?;
     }
     Ok(tensors)
+}
+
+/// Errors unless the safetensors header lays the tensors out back to back over the
+/// whole data section, as every writer does: overlapping, gapped or out-of-range
+/// offsets mean a damaged or hand-made file whose tensors would alias one another.
+fn check_layout(bytes: &[u8]) -> std::result::Result<(), String> {
+    let header_len =
+        bytes.get(..8).map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default())).ok_or("shorter than its 8-byte header size")?;
+    let data_start = usize::try_from(header_len).ok().and_then(|n| n.checked_add(8)).filter(|&end| end <= bytes.len());
+    let data_start = data_start.ok_or_else(|| format!("its header claims {header_len} bytes but the file has {}", bytes.len()))?;
+    let header: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&bytes[8..data_start]).map_err(|e| format!("header is not a JSON object: {e}"))?;
+    let mut spans = Vec::with_capacity(header.len());
+    for (name, entry) in header.iter().filter(|(name, _)| *name != "__metadata__") {
+        let offsets =
+            entry.get("data_offsets").and_then(|o| o.as_array()).map(|o| o.iter().map(serde_json::Value::as_u64).collect::<Vec<_>>());
+        match offsets.as_deref() {
+            Some(&[Some(start), Some(end)]) if start <= end => spans.push((start, end, name.as_str())),
+            _ => return Err(format!("tensor '{name}' has no valid data_offsets [start, end]")),
+        }
+    }
+    spans.sort_unstable();
+    let mut at = 0;
+    let mut previous = None;
+    for &(start, end, name) in &spans {
+        if start != at {
+            return Err(match previous {
+                Some(p) if start < at => format!("tensors '{p}' and '{name}' overlap (bytes {start}..{at})"),
+                _ => format!("a gap of bytes {at}..{start} before tensor '{name}'"),
+            });
+        }
+        (at, previous) = (end, Some(name));
+    }
+    let data_len = (bytes.len() - data_start) as u64;
+    if at != data_len {
+        return Err(format!("the tensors cover {at} bytes of a {data_len}-byte data section"));
+    }
+    Ok(())
 }
 
 /// Errors unless `t` is a floating-point tensor of finite numbers.
@@ -91,5 +146,32 @@ mod tests {
             assert!(err.contains("tensor 'b.bias'") && err.contains(expect), "{err}");
         }
         std::fs::remove_dir_all(&dir).map_err(candle_core::Error::wrap)
+    }
+
+    /// A safetensors file with `header` and `data` bytes.
+    fn safetensors(header: &str, data: usize) -> Vec<u8> {
+        let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+        bytes.extend_from_slice(header.as_bytes());
+        bytes.resize(bytes.len() + data, 0);
+        bytes
+    }
+
+    #[test]
+    fn tensor_offsets_must_tile_the_data_section() {
+        let two = |a: [u64; 2], b: [u64; 2]| {
+            format!(
+                r#"{{"__metadata__":{{}},"a":{{"dtype":"F32","shape":[2],"data_offsets":[{},{}]}},"b":{{"dtype":"F32","shape":[2],"data_offsets":[{},{}]}}}}"#,
+                a[0], a[1], b[0], b[1]
+            )
+        };
+        assert_eq!(check_layout(&safetensors(&two([0, 8], [8, 16]), 16)), Ok(()));
+        let err = |bytes: Vec<u8>| check_layout(&bytes).err().unwrap_or_default();
+        assert!(err(safetensors(&two([0, 8], [4, 12]), 12)).contains("'a' and 'b' overlap (bytes 4..8)"));
+        assert!(err(safetensors(&two([0, 8], [12, 20]), 20)).contains("gap of bytes 8..12 before tensor 'b'"));
+        assert!(err(safetensors(&two([0, 8], [8, 16]), 24)).contains("cover 16 bytes of a 24-byte"));
+        assert!(err(safetensors(&two([8, 0], [8, 16]), 16)).contains("'a' has no valid data_offsets"));
+        assert!(err(safetensors("[1]", 0)).contains("not a JSON object"));
+        assert!(err(vec![1, 2, 3]).contains("shorter than"));
+        assert!(err(u64::MAX.to_le_bytes().to_vec()).contains("claims"));
     }
 }

@@ -116,8 +116,11 @@ pub struct Checkpoint {
 /// Finds the checkpoint for `path`: a checkpoint directory itself, or a run directory
 /// holding `checkpoint/`.
 pub fn resolve(path: &Path) -> PathBuf {
-    if path.join("model.safetensors").exists() { path.to_owned() } else { path.join("checkpoint") }
+    crate::nn::checkpoint::resolve(path, crate::nn::checkpoint::MODEL_FILE, "checkpoint")
 }
+
+/// Fields a checkpoint's `config.toml` must state (every version wrote them).
+const REQUIRED_CONFIG_KEYS: [&str; 5] = ["algo", "env", "seed", "total_steps", "net"];
 
 /// Reads a checkpoint (see [`resolve`]) with its tensors on `device`.
 pub fn load(path: &Path, device: &Device) -> Result<Checkpoint> {
@@ -130,7 +133,17 @@ pub fn load(path: &Path, device: &Device) -> Result<Checkpoint> {
     let state_path = dir.join("state.toml");
     let state_text = std::fs::read_to_string(&state_path).map_err(RlError::io(&state_path))?;
     let state: TrainState = toml::from_str(&state_text).map_err(|e| bad(format!("state.toml: {}", e.to_string().trim_end())))?;
-    let config = TrainConfig::from_file(&dir.join("config.toml"))?;
+    let config_path = dir.join("config.toml");
+    let config_text = std::fs::read_to_string(&config_path).map_err(RlError::io(&config_path))?;
+    // Every field is written; an empty or cut-short file would otherwise load as the
+    // defaults (another env, network or algorithm) and evaluate without complaint.
+    // (A file that is not TOML at all is left to the parser below, which names the line.)
+    let table: Option<toml::Table> = toml::from_str(&config_text).ok();
+    let missing: Vec<&str> = REQUIRED_CONFIG_KEYS.iter().copied().filter(|k| table.as_ref().is_some_and(|t| !t.contains_key(*k))).collect();
+    if !missing.is_empty() {
+        return Err(bad(format!("config.toml lacks {} (a checkpoint's config is written whole; this one is damaged)", missing.join(", "))));
+    }
+    let config = TrainConfig::from_toml(&config_text, &config_path.display().to_string())?;
     if config.algo != state.algo {
         return Err(bad(format!("state.toml says algo {}, config.toml says {}", state.algo.name(), config.algo.name())));
     }

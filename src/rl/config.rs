@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Result, RlError};
 use crate::nn::Activation;
+use crate::util::memory::{Part, product};
 
 /// Which algorithm trains the agent.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -310,8 +311,22 @@ impl TrainConfig {
     /// Checks ranges and consistency; errors name the field.
     pub fn validate(&self) -> Result<()> {
         let positive = |field: &str, v: usize| if v == 0 { Err(RlError::config(field, "must be at least 1")) } else { Ok(()) };
-        positive("num_envs", self.num_envs)?;
-        positive("env_threads", self.env_threads)?;
+        // Counts that multiply work: bounded so that a typo ends in an error, not a run
+        // that never ends (sizes that multiply memory are checked by `memory_parts`).
+        let at_most = |field: &str, v: usize, max: usize| {
+            if (1..=max).contains(&v) { Ok(()) } else { Err(RlError::config(field, format!("must be 1..={max}, got {v}"))) }
+        };
+        at_most("num_envs", self.num_envs, crate::env::vector::MAX_ENVS)?;
+        at_most("env_threads", self.env_threads, 1024)?;
+        at_most("eval.episodes", self.eval.episodes, 100_000)?;
+        at_most("ppo.update_epochs", self.ppo.update_epochs, 10_000)?;
+        at_most("dqn.gradient_steps", self.dqn.gradient_steps, 100_000)?;
+        if self.eval.record_episodes > 10_000 {
+            return Err(RlError::config("eval.record_episodes", format!("must be 0..=10000, got {}", self.eval.record_episodes)));
+        }
+        if self.net.hidden.len() > 64 {
+            return Err(RlError::config("net.hidden", format!("at most 64 layers, got {}", self.net.hidden.len())));
+        }
         if self.total_steps == 0 {
             return Err(RlError::config("total_steps", "must be at least 1"));
         }
@@ -321,14 +336,12 @@ impl TrainConfig {
         if self.net.hidden.contains(&0) {
             return Err(RlError::config("net.hidden", "layer widths must be at least 1"));
         }
-        positive("eval.episodes", self.eval.episodes)?;
         let unit = |field: &str, v: f64| {
             if (0.0..=1.0).contains(&v) { Ok(()) } else { Err(RlError::config(field, format!("must be in [0, 1], got {v}"))) }
         };
         let p = &self.ppo;
         positive("ppo.num_steps", p.num_steps)?;
         positive("ppo.minibatch_size", p.minibatch_size)?;
-        positive("ppo.update_epochs", p.update_epochs)?;
         unit("ppo.gamma", f64::from(p.gamma))?;
         unit("ppo.gae_lambda", f64::from(p.gae_lambda))?;
         // NaN and infinities are refused everywhere: they train to NaN weights, not errors.
@@ -362,7 +375,6 @@ impl TrainConfig {
         finite_positive("dqn.adam_eps", d.adam_eps)?;
         positive("dqn.batch_size", d.batch_size)?;
         positive("dqn.buffer_size", d.buffer_size)?;
-        positive("dqn.gradient_steps", d.gradient_steps)?;
         unit("dqn.gamma", f64::from(d.gamma))?;
         unit("dqn.exploration_fraction", d.exploration_fraction)?;
         unit("dqn.exploration_initial_eps", d.exploration_initial_eps)?;
@@ -375,6 +387,75 @@ impl TrainConfig {
         }
         finite_positive("dqn.learning_rate", d.learning_rate)?;
         Ok(())
+    }
+}
+
+impl TrainConfig {
+    /// The memory this run's learner will allocate for rows with `obs_dim` observation
+    /// numbers, `act_dim` action numbers and `out_dim` network outputs, by part: the rollout buffer or replay buffer (and
+    /// their tensor copies), the networks with gradients and Adam moments, and one
+    /// minibatch's activations. An estimate that is right to a small factor, for
+    /// refusing sizes the machine cannot hold before anything is allocated.
+    pub fn memory_parts(&self, obs_dim: usize, act_dim: usize, out_dim: usize, rows: usize) -> Vec<Part> {
+        const F32: usize = 4;
+        let widths =
+            |out: usize| std::iter::once(obs_dim).chain(self.net.hidden.iter().copied()).chain(std::iter::once(out)).collect::<Vec<_>>();
+        let params = |w: &[usize]| w.windows(2).fold(0u128, |sum, p| sum.saturating_add(product(&[p[0] + 1, p[1]])));
+        // Parameters, gradients and two Adam moments, in f32.
+        let nets = |nets: u128, w: &[usize]| params(w).saturating_mul(nets).saturating_mul(4 * F32 as u128);
+        let hidden = self.net.hidden.iter().sum::<usize>().saturating_add(obs_dim);
+        let hidden_list = format!("{:?}", self.net.hidden);
+        match self.algo {
+            Algo::Ppo => {
+                let p = &self.ppo;
+                let per_step = obs_dim.saturating_add(act_dim).saturating_add(10);
+                vec![
+                    Part {
+                        field: "ppo.num_steps",
+                        what: format!(
+                            "rollout buffer and its tensors: ppo.num_steps {} × {rows} rows × {per_step} numbers × 3",
+                            p.num_steps
+                        ),
+                        bytes: product(&[p.num_steps, rows, per_step, F32, 3]),
+                    },
+                    Part {
+                        field: "net.hidden",
+                        what: format!("actor and critic {hidden_list} with gradients and Adam moments"),
+                        bytes: nets(2, &widths(out_dim.max(1))),
+                    },
+                    Part {
+                        field: "ppo.minibatch_size",
+                        what: format!("activations of a minibatch: ppo.minibatch_size {} × {hidden} units × 8", p.minibatch_size),
+                        bytes: product(&[p.minibatch_size.min(p.num_steps.saturating_mul(rows)), hidden, F32, 8]),
+                    },
+                ]
+            }
+            Algo::Dqn => {
+                let d = &self.dqn;
+                let per_transition = obs_dim.saturating_mul(2).saturating_add(3);
+                vec![
+                    Part {
+                        field: "dqn.buffer_size",
+                        what: format!("replay buffer: dqn.buffer_size {} × {per_transition} numbers", d.buffer_size),
+                        bytes: product(&[d.buffer_size, per_transition, F32]),
+                    },
+                    Part {
+                        field: "net.hidden",
+                        what: format!("online and target Q-networks {hidden_list} with gradients and Adam moments"),
+                        bytes: nets(2, &widths(out_dim.max(1))),
+                    },
+                    Part {
+                        field: "dqn.batch_size",
+                        what: format!(
+                            "a sampled batch and its activations: dqn.batch_size {} × {} numbers × 8",
+                            d.batch_size,
+                            hidden + per_transition
+                        ),
+                        bytes: product(&[d.batch_size, hidden.saturating_add(per_transition), F32, 8]),
+                    },
+                ]
+            }
+        }
     }
 }
 

@@ -125,6 +125,9 @@ impl Policy for QNetwork {
     }
 }
 
+/// Prefix of the target network's tensors in a checkpoint.
+pub const TARGET_PREFIX: &str = "target.";
+
 /// Uniform experience replay, a ring buffer of `capacity` transitions of raw
 /// (unnormalised) observations.
 #[derive(Debug, Clone)]
@@ -309,9 +312,25 @@ impl Dqn {
         self.train_after = self.global_step.saturating_add(self.config.learning_starts);
     }
 
-    /// Copies the online network into the target network (after loading a checkpoint).
+    /// Copies the online network into the target network (after loading a checkpoint
+    /// written before checkpoints held the target network).
     pub fn sync_target(&mut self) -> Result<()> {
         Ok(self.target.params.copy_from(&self.q.params)?)
+    }
+
+    /// The target network's weights, named with [`TARGET_PREFIX`] (for checkpoints).
+    pub fn target_tensors(&self) -> HashMap<String, Tensor> {
+        self.target.params.tensors().into_iter().map(|(k, v)| (format!("{TARGET_PREFIX}{k}"), v)).collect()
+    }
+
+    /// Restores the target network from a checkpoint's tensors, or, for a checkpoint
+    /// without one, from the online network.
+    pub fn load_target(&mut self, tensors: &HashMap<String, Tensor>) -> std::result::Result<(), String> {
+        if tensors.keys().any(|k| k.starts_with(TARGET_PREFIX)) {
+            self.target.params.load(tensors, TARGET_PREFIX)
+        } else {
+            self.sync_target().map_err(|e| e.to_string())
+        }
     }
 
     /// ε at the current step: linear from the initial to the final value over
@@ -325,11 +344,13 @@ impl Dqn {
         c.exploration_initial_eps + (c.exploration_final_eps - c.exploration_initial_eps) * progress / c.exploration_fraction
     }
 
-    /// One iteration: `train_freq` env steps of collection, then `gradient_steps`
-    /// updates once `learning_starts` steps have been taken.
+    /// One iteration: `train_freq` env steps of collection (fewer when `total_steps` is
+    /// nearer), then `gradient_steps` updates once `learning_starts` steps have been taken.
     pub fn iterate(&mut self, batch: &mut AgentBatch, episodes: &mut Vec<Episode>) -> Result<DqnStats> {
         let (rows, d) = (self.rows, self.q.obs_dim);
-        let batch_steps = self.config.train_freq.div_ceil(self.envs as u64).max(1);
+        // The last iteration stops at `total_steps`, even when `train_freq` is larger.
+        let left = self.total_steps.saturating_sub(self.global_step).div_ceil(self.envs as u64);
+        let batch_steps = self.config.train_freq.div_ceil(self.envs as u64).min(left).max(1);
         // The step overwrites the batch state, so the acting observations are kept here
         // (allocated once per iteration, copied into every step).
         let (mut obs_n, mut obs_raw, mut active) = (vec![0.0; rows * d], vec![0.0; rows * d], vec![false; rows]);

@@ -21,6 +21,19 @@ pub enum RlError {
         /// What it was asked to handle.
         what: String,
     },
+    /// An update produced a loss that is not finite; the run stopped before it could
+    /// checkpoint weights trained from it.
+    #[error(
+        "training diverged at step {step}: {name} is {value}; the checkpoint keeps the last state saved before it (try a lower learning rate, or check the env's rewards)"
+    )]
+    Diverged {
+        /// Env steps taken when it was seen.
+        step: u64,
+        /// The loss.
+        name: &'static str,
+        /// Its value (NaN or an infinity).
+        value: f64,
+    },
 }
 
 crate::nn::wraps_nn_error!(RlError);

@@ -99,7 +99,7 @@ mod tests {
         // Training envs 0..8 start from 1..=8.
         assert!(check_seeds_disjoint(1, 8, 9, 100).is_ok());
         assert!(check_seeds_disjoint(1, 8, 1 + EVAL_SEED_OFFSET, 8).is_ok());
-        let err = check_seeds_disjoint(1, 8, 0, 2).unwrap_err();
+        let Err(err) = check_seeds_disjoint(1, 8, 0, 2) else { panic!("seeds 0..=1 overlap 1..=8") };
         assert!(err.contains("0..=1") && err.contains("1..=8"), "{err}");
         assert!(check_seeds_disjoint(1, 8, 8, 1).is_err(), "the last training seed");
         assert!(check_seeds_disjoint(1, 8, 0, 1).is_ok(), "just below");

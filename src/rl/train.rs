@@ -16,7 +16,7 @@ use super::dqn::{Dqn, QNetwork};
 use super::eval::{EvalReport, evaluate};
 use super::ppo::{ActorCritic, Ppo};
 use super::{Result, RlError};
-use crate::env::Policy;
+use crate::env::{Policy, Space};
 use crate::util::metrics::MetricsWriter;
 use crate::util::seed::rng_from_seed;
 
@@ -36,6 +36,14 @@ impl Learner {
         let mut init_rng = rng_from_seed(config.seed);
         let learn_rng = rng_from_seed(config.seed.wrapping_add(0x5EED));
         let (obs, act) = (batch.observation_space(), batch.action_space());
+        let out_dim = match act {
+            Space::Discrete { n, .. } => usize::try_from(*n).unwrap_or(usize::MAX),
+            Space::MultiDiscrete { nvec } => nvec.iter().fold(0usize, |s, &n| s.saturating_add(usize::try_from(n).unwrap_or(usize::MAX))),
+            other => other.flat_dim().saturating_mul(2),
+        };
+        let parts = config.memory_parts(obs.flat_dim(), act.flat_dim(), out_dim, batch.num_rows());
+        crate::util::memory::check(parts, crate::util::memory::available_bytes())
+            .map_err(|e| RlError::config(e.parts[0].field, format!("this run {e}")))?;
         Ok(match config.algo {
             Algo::Ppo => {
                 let agent = ActorCritic::new(obs, act, &config.net, config.ppo.init_log_std, config.normalize_obs, device, &mut init_rng)?;
@@ -117,7 +125,11 @@ impl Learner {
     ) -> Result<(std::collections::HashMap<String, candle_core::Tensor>, TrainState)> {
         let (mut tensors, rng, iteration, steps, adam, next_target_update) = match self {
             Learner::Ppo(p) => (p.agent.tensors()?, &p.rng, p.iteration, p.global_step, p.adam(), None),
-            Learner::Dqn(d) => (d.q.tensors()?, &d.rng, d.iteration, d.global_step, d.adam(), Some(d.next_target_update())),
+            Learner::Dqn(d) => {
+                let mut tensors = d.q.tensors()?;
+                tensors.extend(d.target_tensors());
+                (tensors, &d.rng, d.iteration, d.global_step, d.adam(), Some(d.next_target_update()))
+            }
         };
         tensors.extend(adam.tensors());
         let (rng_seed, rng_stream, rng_word_pos) = checkpoint::rng_state(rng);
@@ -151,7 +163,7 @@ impl Learner {
             }
             Learner::Dqn(d) => {
                 d.q.load(&ckpt.tensors).map_err(bad)?;
-                d.sync_target()?;
+                d.load_target(&ckpt.tensors).map_err(bad)?;
                 d.adam_mut().load(&ckpt.tensors, st.optimizer_steps).map_err(bad)?;
                 d.global_step = st.global_step;
                 d.iteration = st.iteration;
@@ -202,6 +214,9 @@ pub struct TrainSummary {
 /// records episodes with it); an error stops the run.
 pub type EvalHook = Box<dyn FnMut(&mut dyn Policy, u64) -> std::result::Result<(), String>>;
 
+/// The logged scalars that are losses (or feed them): training stops when one is not finite.
+const LOSSES: [&str; 6] = ["policy_loss", "value_loss", "entropy", "approx_kl", "loss", "q_mean"];
+
 /// A training run in a run directory (`metrics.csv`, event files, `checkpoint/`).
 pub struct TrainRun {
     /// Runs after every evaluation, if set.
@@ -230,7 +245,7 @@ impl TrainRun {
         }
         let mut columns = vec!["episode_return", "episode_length", "eval_return_mean", "eval_return_std", "steps_per_second"];
         columns.extend_from_slice(Learner::columns(config.algo));
-        let metrics = MetricsWriter::create(run_dir, &columns, resume.is_some()).map_err(RlError::io(run_dir))?;
+        let metrics = MetricsWriter::create(run_dir, &columns, resume.map(|c| c.state.global_step)).map_err(RlError::io(run_dir))?;
         Ok(Self {
             after_eval: None,
             config,
@@ -275,6 +290,10 @@ impl TrainRun {
             session_train += dt;
             self.train_seconds += dt;
             let step = self.learner.global_step();
+            if let Some(&(name, value)) = values.iter().find(|(name, v)| LOSSES.contains(name) && !v.is_finite()) {
+                self.metrics.flush().map_err(RlError::io(self.metrics.csv_path()))?;
+                return Err(RlError::Diverged { step, name, value });
+            }
             let sps = (step - start_step) as f64 / session_train.max(1e-9);
             values.push(("steps_per_second", sps));
             for ep in episodes.drain(..) {

@@ -44,6 +44,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], sync: bool) -> io::Result<()> {
 pub fn replace_dir_atomic(dir: &Path, fill: impl FnOnce(&Path) -> io::Result<()>) -> io::Result<()> {
     let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent)?;
+    recover_dir(dir)?;
     let name = dir.file_name().map_or_else(|| "dir".into(), |n| n.to_string_lossy().into_owned());
     let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
@@ -62,6 +63,28 @@ pub fn replace_dir_atomic(dir: &Path, fill: impl FnOnce(&Path) -> io::Result<()>
     std::fs::rename(&tmp, dir)?;
     let _ = std::fs::remove_dir_all(&old);
     Ok(())
+}
+
+/// Undoes a [`replace_dir_atomic`] that was killed between its two renames: when `dir`
+/// is missing and a `.NAME.old-PID` sibling is left, the newest such sibling (the
+/// directory as it was before the interrupted replacement) is renamed back to `dir`.
+/// Returns whether it did. Readers of directories written that way call it first.
+pub fn recover_dir(dir: &Path) -> io::Result<bool> {
+    if dir.exists() {
+        return Ok(false);
+    }
+    let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else { return Ok(false) };
+    let parent = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
+    let prefix = format!(".{}.old-", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(parent) else { return Ok(false) };
+    let newest = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix) && e.path().is_dir())
+        .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok());
+    match newest {
+        Some(entry) => std::fs::rename(entry.path(), dir).map(|()| true),
+        None => Ok(false),
+    }
 }
 
 #[cfg(test)]
@@ -101,6 +124,24 @@ mod tests {
         assert!(dir.join("b").exists() && !dir.join("c").exists(), "a failed fill leaves the old directory");
         let names: Vec<_> = std::fs::read_dir(&root)?.filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
         assert_eq!(names.len(), 1, "no temporary left behind: {names:?}");
+        std::fs::remove_dir_all(&root)?;
+        Ok(())
+    }
+
+    #[test]
+    fn a_swap_killed_between_its_renames_is_undone_on_the_next_read_or_write() -> io::Result<()> {
+        let root = std::env::temp_dir().join(format!("synthgym-fs-recover-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let dir = root.join("ckpt");
+        replace_dir_atomic(&dir, |tmp| std::fs::write(tmp.join("a"), b"1"))?;
+        assert!(!recover_dir(&dir)?, "nothing to recover while the directory is there");
+        // What a kill after the first rename leaves: the old directory aside, the new one unrenamed.
+        std::fs::rename(&dir, root.join(".ckpt.old-4242"))?;
+        std::fs::create_dir_all(root.join(".ckpt.tmp-4242"))?;
+        assert!(recover_dir(&dir)? && std::fs::read(dir.join("a"))? == b"1", "the old directory is back");
+        std::fs::rename(&dir, root.join(".ckpt.old-4243"))?;
+        replace_dir_atomic(&dir, |tmp| std::fs::write(tmp.join("b"), b"2"))?;
+        assert!(dir.join("b").exists() && !root.join(".ckpt.old-4243").exists(), "a later write recovers first, then replaces");
         std::fs::remove_dir_all(&root)?;
         Ok(())
     }

@@ -25,20 +25,31 @@ pub struct MetricsWriter {
 impl MetricsWriter {
     /// Opens the writers in `dir` with a fixed column set (`step` comes first).
     ///
-    /// With `append`, an existing `metrics.csv` whose header matches is continued (as
-    /// on `--resume`); otherwise the file is created anew. A new event file is always
-    /// started, as TensorBoard merges all event files of a directory.
-    pub fn create(dir: &Path, columns: &[&str], append: bool) -> io::Result<Self> {
+    /// With `resume_at: Some(step)` (a run continued from a checkpoint taken at `step`),
+    /// an existing `metrics.csv` whose header matches is continued after dropping the rows
+    /// logged past `step` (and a row cut short by a crash): those steps are run again, and
+    /// keeping them would repeat steps and make them go backwards. The file is rewritten
+    /// atomically. Otherwise the file is created anew. A new event file is always started,
+    /// as TensorBoard merges all event files of a directory (and, on its own, discards
+    /// the older files' events past the step a restarted run logs first).
+    pub fn create(dir: &Path, columns: &[&str], resume_at: Option<u64>) -> io::Result<Self> {
         std::fs::create_dir_all(dir)?;
         let csv_path = dir.join("metrics.csv");
         let header = std::iter::once("step").chain(columns.iter().copied()).collect::<Vec<_>>().join(",");
-        let continue_csv = append && std::fs::read_to_string(&csv_path).is_ok_and(|s| s.lines().next() == Some(header.as_str()));
-        let csv = if continue_csv {
-            OpenOptions::new().append(true).open(&csv_path)?
-        } else {
-            let mut f = File::create(&csv_path)?;
-            writeln!(f, "{header}")?;
-            f
+        let kept = match (resume_at, std::fs::read_to_string(&csv_path)) {
+            (Some(step), Ok(text)) if text.lines().next() == Some(header.as_str()) => Some(rows_up_to(&text, step, columns.len() + 1)),
+            _ => None,
+        };
+        let csv = match kept {
+            Some(text) => {
+                super::fs::write_atomic(&csv_path, text.as_bytes(), false)?;
+                OpenOptions::new().append(true).open(&csv_path)?
+            }
+            None => {
+                let mut f = File::create(&csv_path)?;
+                writeln!(f, "{header}")?;
+                f
+            }
         };
         let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
         let events_path = dir.join(format!("events.out.tfevents.{}.synthgym.{}.{}", now.as_secs(), std::process::id(), now.subsec_nanos()));
@@ -75,6 +86,19 @@ impl MetricsWriter {
     pub fn csv_path(&self) -> &Path {
         &self.csv_path
     }
+}
+
+/// The header and the complete rows of a metrics CSV whose step is at most `step`.
+fn rows_up_to(text: &str, step: u64, fields: usize) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let complete = line.ends_with('\n') && line.split(',').count() == fields;
+        let in_range = i == 0 || line.split(',').next().and_then(|s| s.parse::<u64>().ok()).is_some_and(|s| s <= step);
+        if complete && in_range {
+            out.push_str(line);
+        }
+    }
+    out
 }
 
 fn format_value(v: f64) -> String {
@@ -267,7 +291,7 @@ mod tests {
     fn csv_and_event_file_round_trip() -> io::Result<()> {
         let dir = std::env::temp_dir().join(format!("synthgym-metrics-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let mut w = MetricsWriter::create(&dir, &["loss", "return"], false)?;
+        let mut w = MetricsWriter::create(&dir, &["loss", "return"], None)?;
         w.log(10, &[("loss", 0.5), ("return", 12.0)])?;
         w.log(20, &[("return", 30.25)])?;
         w.flush()?;
@@ -276,11 +300,29 @@ mod tests {
         let events = std::fs::read_dir(&dir)?.filter_map(Result::ok).find(|e| e.file_name().to_string_lossy().starts_with("events.out"));
         let scalars = read_scalars(&events.map(|e| e.path()).ok_or_else(|| io::Error::other("no event file"))?)?;
         assert_eq!(scalars, vec![(10, "loss".into(), 0.5), (10, "return".into(), 12.0), (20, "return".into(), 30.25)]);
-        // Appending continues a CSV with the same header.
-        let mut w = MetricsWriter::create(&dir, &["loss", "return"], true)?;
+        // Resuming continues a CSV with the same header.
+        let mut w = MetricsWriter::create(&dir, &["loss", "return"], Some(20))?;
         w.log(30, &[("loss", 0.25)])?;
         w.flush()?;
         assert!(std::fs::read_to_string(dir.join("metrics.csv"))?.ends_with("20,,30.25\n30,0.25,\n"));
+        std::fs::remove_dir_all(&dir)
+    }
+
+    #[test]
+    fn resuming_drops_the_rows_past_the_checkpoint_and_a_torn_row() -> io::Result<()> {
+        let dir = std::env::temp_dir().join(format!("synthgym-metrics-resume-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        // Logged up to step 40, checkpointed at 20, then killed mid-row.
+        std::fs::write(dir.join("metrics.csv"), "step,loss\n10,0.5\n20,0.4\n30,0.3\n40,0.2\n5")?;
+        let mut w = MetricsWriter::create(&dir, &["loss"], Some(20))?;
+        w.log(30, &[("loss", 0.35)])?;
+        w.flush()?;
+        assert_eq!(std::fs::read_to_string(dir.join("metrics.csv"))?, "step,loss\n10,0.5\n20,0.4\n30,0.35\n");
+        // A header that changed starts the file anew.
+        let w = MetricsWriter::create(&dir, &["loss", "other"], Some(20))?;
+        drop(w);
+        assert_eq!(std::fs::read_to_string(dir.join("metrics.csv"))?, "step,loss,other\n");
         std::fs::remove_dir_all(&dir)
     }
 }
