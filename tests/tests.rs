@@ -44,6 +44,14 @@ mod generative;
 // The `synthgym` binary: subcommands, output and error messages.
 mod cli;
 
+// Seeded mutations of every shipped scene and agent config, `--set` extremes, damaged
+// checkpoints and episode files: a clean error or success, never a crash or a hang.
+mod fuzz;
+
+// Killing commands at random points: what was saved stays loadable, resume continues,
+// no worker outlives the process the user started.
+mod crash;
+
 // The offscreen renderer (needs the `render` feature and a Vulkan driver, Mesa's will do).
 #[cfg(feature = "render")]
 mod render;

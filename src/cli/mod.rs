@@ -95,6 +95,7 @@ fn reexec_with_env(vars: &[(&str, &str)]) -> Option<ExitCode> {
     let exe = std::env::current_exe().ok()?;
     let mut cmd = std::process::Command::new(exe);
     cmd.args(std::env::args_os().skip(1));
+    cmd.env(PARENT_VAR, std::process::id().to_string());
     for (k, v) in vars {
         cmd.env(k, v);
     }
@@ -103,6 +104,31 @@ fn reexec_with_env(vars: &[(&str, &str)]) -> Option<ExitCode> {
         Err(err) => {
             eprintln!("error: could not restart with {vars:?}: {err}");
             Some(ExitCode::from(2))
+        }
+    }
+}
+
+/// Set in a restarted child to the process id of the process the user started.
+const PARENT_VAR: &str = "SYNTHGYM_PARENT_PID";
+
+/// In a restarted child, ends this process soon after the process the user started
+/// ends, however it ended (SIGKILL included, which no handler sees): a thread polls the
+/// parent process id and exits with 143 (as if by SIGTERM) once the child has been
+/// re-parented. The files a command writes are atomic, so exiting at any point leaves
+/// the previous checkpoint, dataset or recording intact.
+fn exit_with_parent() {
+    #[cfg(unix)]
+    if let Some(parent) = std::env::var(PARENT_VAR).ok().and_then(|v| v.parse::<u32>().ok()) {
+        let watch = move || {
+            loop {
+                if std::os::unix::process::parent_id() != parent {
+                    std::process::exit(143);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        };
+        if let Err(err) = std::thread::Builder::new().name("parent-watch".into()).spawn(watch) {
+            eprintln!("warning: cannot watch the parent process ({err}); this process may outlive it");
         }
     }
 }
@@ -120,6 +146,7 @@ pub enum Format {
 /// Runs the command; errors print as `error: …` with exit code 2 (a closed pipe
 /// on stdout, as in `synthgym envs | head -1`, exits 0).
 pub fn run(args: Args) -> ExitCode {
+    exit_with_parent();
     let kernels: Option<(usize, &[(&str, &str)])> = match &args.command {
         Command::Train(a) => Some((a.threads, &[])),
         Command::Eval(a) => Some((a.threads, &[])),

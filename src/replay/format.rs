@@ -70,6 +70,9 @@ pub enum ReplayError {
         /// What failed.
         reason: String,
     },
+    /// A recording without episodes was given to re-simulate.
+    #[error("the recording has no episodes, so there is nothing to re-simulate")]
+    NoEpisodes,
     /// A recorded episode does not replay: the first step where re-simulation differs.
     #[error("episode {episode} diverges at step {step}: {what}")]
     Diverged {

@@ -79,6 +79,13 @@ impl RecordEnv {
             let space = self.env.action_space(agent).map_or_else(String::new, Space::to_string);
             return Err(EnvError::InvalidAction { action: format!("none for active agent {agent}"), space }.into());
         }
+        // The recorder logs `None` for agents that are not acting; an action there was
+        // not taken by anyone, so a file that has one was not written by this recorder.
+        if let Some(agent) = (0..n).find(|&i| !self.bufs.active[i] && actions[i] != ActionLog::None) {
+            let space = self.env.action_space(agent).map_or_else(String::new, Space::to_string);
+            let action = format!("{:?} for agent {agent}, which is not acting at this step (recordings hold None there)", actions[agent]);
+            return Err(EnvError::InvalidAction { action, space }.into());
+        }
         let acts: Vec<Action<'_>> = actions.iter().zip(&self.idle).filter_map(|(a, i)| as_action(a).or_else(|| as_action(i))).collect();
         self.env.step(&acts, &mut self.bufs.rows())?;
         Ok(())
@@ -245,13 +252,21 @@ impl Branch {
         Ok(branch)
     }
 
-    /// Steps with one action per agent (`ActionLog::None` for an agent that sits out).
+    /// Steps with one action per agent (`ActionLog::None` for an agent that sits out;
+    /// an action given for an agent that is not acting is dropped, and logged as `None`).
     pub fn step(&mut self, actions: &[ActionLog]) -> Result<&StepLog, ReplayError> {
         if self.is_over() {
             return Err(EnvError::ResetNeeded.into());
         }
-        self.env.step(actions)?;
-        let log = self.env.step_log(actions.to_vec());
+        // Agents that are not acting take no action: logged as `None`, as the recorder does.
+        let active = &self.env.bufs.active;
+        let actions: Vec<ActionLog> = actions
+            .iter()
+            .enumerate()
+            .map(|(i, a)| if active.get(i).copied().unwrap_or(true) { a.clone() } else { ActionLog::None })
+            .collect();
+        self.env.step(&actions)?;
+        let log = self.env.step_log(actions);
         self.log.steps.push(log);
         Ok(&self.log.steps[self.log.steps.len() - 1])
     }
@@ -314,6 +329,9 @@ pub fn record(env: &mut RecordEnv, policy: &mut dyn Policy, seeds: &[u64], max_s
 /// Replays every episode from its seed and actions, checking that rewards, flags,
 /// observations and snapshots come out exactly as recorded.
 pub fn resimulate(env: &mut RecordEnv, episodes: &[EpisodeLog]) -> Result<(), ReplayError> {
+    if episodes.is_empty() {
+        return Err(ReplayError::NoEpisodes);
+    }
     for (e, ep) in episodes.iter().enumerate() {
         let diverged = |step: usize, what: String| ReplayError::Diverged { episode: e, step, what };
         env.reset(ep.seed)?;
