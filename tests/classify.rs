@@ -145,6 +145,42 @@ fn synthgym(args: &[&str]) -> anyhow::Result<Output> {
     Ok(Command::new(env!("CARGO_BIN_EXE_synthgym")).args(args).env("RAYON_NUM_THREADS", "2").env("CANDLE_NUM_THREADS", "2").output()?)
 }
 
+/// The `crops/` of a `generate` dataset are split by episode: its label records say which
+/// episode each crop's image came from.
+#[test]
+fn generated_crops_are_validated_on_whole_episodes() -> anyhow::Result<()> {
+    let root = temp("episodes");
+    draw_shapes(&root.join("drawn"), 24, 4)?;
+    let (crops, labels) = (root.join("ds/crops"), root.join("ds/labels"));
+    std::fs::create_dir_all(&labels)?;
+    let mut k = 0usize;
+    for class in std::fs::read_dir(root.join("drawn"))? {
+        let class = class?.path();
+        let name = class.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        std::fs::create_dir_all(crops.join(&name))?;
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&class)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
+        files.sort();
+        for file in files {
+            // Image k of episode k / 6, one crop (object 3) per image.
+            std::fs::rename(&file, crops.join(&name).join(format!("{k:06}_3.png")))?;
+            std::fs::write(labels.join(format!("{k:06}.json")), format!(r#"{{"image_id": {k}, "episode": {}}}"#, k / 6))?;
+            k += 1;
+        }
+    }
+    let run = root.join("run").display().to_string();
+    let out = synthgym(&["classify", "train", &crops.display().to_string(), "--out", &run, "--epochs", "1", "--image-size", "16"])?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains(&format!("whole episodes held out ({} episodes", k.div_ceil(6))), "{stderr}");
+    // Without the label records, the split is per image.
+    std::fs::remove_dir_all(&labels)?;
+    let out =
+        synthgym(&["classify", "train", &crops.display().to_string(), "--out", &format!("{run}2"), "--epochs", "1", "--image-size", "16"])?;
+    assert!(String::from_utf8_lossy(&out.stderr).contains("drawn per image"), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::remove_dir_all(&root)?;
+    Ok(())
+}
+
 /// `classify train`, `eval` and `report` through the binary: files written, numbers
 /// printed, and errors that name the problem.
 #[test]

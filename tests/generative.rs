@@ -230,6 +230,15 @@ fn gen_commands_train_sample_evaluate_and_fail_clearly() -> anyhow::Result<()> {
     assert!(text(&out).contains("generated vs real") && text(&out).contains("ELBO on the real images"), "{}", text(&out));
     let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json)?)?;
     assert!(report["fid"].as_f64().is_some_and(|f| f >= 0.0) && report["elbo"].as_f64().is_some_and(|e| e < 0.0), "{report}");
+    // Generated labels follow the real set's class counts, and every class gets its own distance.
+    assert_eq!(
+        (report["labels"].as_str(), report["generated_images"].as_u64()),
+        (Some("real proportions"), report["real_images"].as_u64())
+    );
+    assert!(
+        report["fid_per_class"].as_object().is_some_and(|m| m.len() == 3 && m.values().all(|d| d.as_f64().is_some_and(|d| d >= 0.0))),
+        "{report}"
+    );
     // Errors name the problem.
     let bad = synthgym(&["gen", "train", &data, "--image-size", "24", "--out", &root.join("x").to_string_lossy()])?;
     assert!(text(&bad).contains("image_size") && text(&bad).contains("8, 16, 32 or 64"), "{}", text(&bad));
@@ -249,6 +258,9 @@ fn sampled_warehouse_layouts_are_checked_and_load_as_scenes() -> anyhow::Result<
     let (samples, valid) = (report["samples"].as_u64().unwrap_or(0), report["valid"].as_u64().unwrap_or(0));
     assert_eq!(samples, 40);
     assert!(valid >= 10, "only {valid} of 40 sampled plans are valid: {report}");
+    // Validity is also reported without the decoder's goal repair, which only adds valid plans.
+    let (unrepaired, repaired) = (report["valid_without_repair"].as_u64(), report["repaired"].as_u64());
+    assert!(unrepaired.zip(repaired).is_some_and(|(u, r)| u <= valid && valid - u <= r), "{report}");
     let scenes: Vec<PathBuf> =
         report["scenes"].as_array().map(|a| a.iter().filter_map(|p| p.as_str().map(PathBuf::from)).collect()).unwrap_or_default();
     assert_eq!(scenes.len() as u64, valid, "every valid plan is written as a scene");

@@ -270,7 +270,7 @@ fn run_train(args: &TrainArgs) -> anyhow::Result<()> {
         (config, run_dir)
     };
     let started = std::time::Instant::now();
-    let data = ImageSet::open(&args.data, &spec_request(&config))?;
+    let data = open_grouped(&args.data, &spec_request(&config))?;
     let counts = data.class_counts();
     if !args.options.quiet {
         eprintln!(
@@ -285,6 +285,7 @@ fn run_train(args: &TrainArgs) -> anyhow::Result<()> {
             config.model.name(),
             run_dir.display()
         );
+        eprintln!("{}", split_note(&data, config.val_fraction));
     }
     let outcome = train_with_progress(&config, &data, &run_dir, args.resume, args.options.quiet)?;
     let mut out = std::io::stdout().lock();
@@ -335,6 +336,54 @@ fn parse_named(spec: &str, flag: &str) -> anyhow::Result<(String, Vec<PathBuf>)>
     Ok((name.to_owned(), dirs))
 }
 
+/// Opens an ImageFolder; for the `crops/` of a `synthgym generate` dataset, each crop's
+/// episode becomes its group, so that the validation split holds out whole episodes
+/// (the frames of one episode show the same objects, and a per-crop split would
+/// validate on near-copies of training crops).
+fn open_grouped(root: &Path, request: &SpecRequest) -> anyhow::Result<ImageSet> {
+    let set = ImageSet::open(root, request)?;
+    match episode_groups(&set, root) {
+        Some(groups) => Ok(set.with_groups(groups)?),
+        None => Ok(set),
+    }
+}
+
+/// The episode of every crop `<class>/<k>_<object>.png` under `root`, read from the
+/// label record `../labels/<k>.json` that `generate` writes beside `crops/`; `None`
+/// unless every crop has one.
+fn episode_groups(set: &ImageSet, root: &Path) -> Option<Vec<u64>> {
+    let labels = root.parent()?.join("labels");
+    if !labels.is_dir() {
+        return None;
+    }
+    let mut episodes: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    (0..set.len())
+        .map(|i| {
+            let stem = set.path(i).file_stem()?.to_str()?;
+            let image = stem.split_once('_')?.0.to_owned();
+            if let Some(&e) = episodes.get(&image) {
+                return Some(e);
+            }
+            let record: serde_json::Value = serde_json::from_slice(&std::fs::read(labels.join(format!("{image}.json"))).ok()?).ok()?;
+            let episode = record.get("episode")?.as_u64()?;
+            episodes.insert(image, episode);
+            Some(episode)
+        })
+        .collect()
+}
+
+/// How the validation images are chosen, for the progress output.
+fn split_note(data: &ImageSet, val_fraction: f64) -> String {
+    match data.groups() {
+        Some(groups) => format!(
+            "validation: {:.0}% of the images, whole episodes held out ({} episodes; crops of one episode never straddle the split)",
+            val_fraction * 100.0,
+            groups.iter().collect::<std::collections::BTreeSet<_>>().len()
+        ),
+        None => format!("validation: {:.0}% of each class, drawn per image", val_fraction * 100.0),
+    }
+}
+
 fn run_report(args: &ReportArgs) -> anyhow::Result<()> {
     let config = load_config(&args.options)?;
     let mut request = spec_request(&config);
@@ -342,7 +391,7 @@ fn run_report(args: &ReportArgs) -> anyhow::Result<()> {
         let (name, dirs) = parse_named(spec, flag)?;
         let mut sets = Vec::new();
         for dir in &dirs {
-            let set = ImageSet::open(dir, request)?;
+            let set = open_grouped(dir, request)?;
             // Every later set is converted to the first one's spec.
             *request = SpecRequest::exactly(set.spec());
             sets.push(set);
@@ -362,6 +411,7 @@ fn run_report(args: &ReportArgs) -> anyhow::Result<()> {
     let report = transfer(&config, &trains, &tests, &crate::nn::device("cpu")?, &args.out, &mut |name, set, run_dir| {
         if !quiet {
             eprintln!("training on '{name}': {} images as {} → {}", set.len(), set.spec(), run_dir.display());
+            eprintln!("{}", split_note(set, config.val_fraction));
         }
         // A report is rerun from scratch: its run directories are its own.
         if run_dir.join("last").exists() {

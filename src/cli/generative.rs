@@ -157,7 +157,9 @@ pub struct EvalArgs {
     /// The feature extractor: a `classify train` run trained on real images.
     #[arg(long)]
     pub extractor: PathBuf,
-    /// Generated images per class [default: as many as the real set has on average].
+    /// Generated images per class, equal for every class [default: one generated image
+    /// per real image, of the same class, so both sets have the real set's class
+    /// proportions].
     #[arg(long)]
     pub per_class: Option<usize>,
     /// Seed of the latent draws.
@@ -429,6 +431,11 @@ struct EvalReport {
     fid: f64,
     /// The same between two halves of the real images: the floor sampling noise sets.
     fid_real_halves: f64,
+    /// How the generated labels were drawn: "real proportions" or "N per class".
+    labels: String,
+    /// Fréchet distance per class, generated vs real images of that class (classes with
+    /// fewer than two images on either side are left out).
+    fid_per_class: std::collections::BTreeMap<String, f64>,
     /// VAE: ELBO on the real images, nats per image.
     elbo: Option<f64>,
 }
@@ -439,16 +446,34 @@ fn run_eval(a: &EvalArgs) -> anyhow::Result<()> {
     let net = &trainer.net;
     let real = open(&a.real, meta.config.image_size, Some(meta.spec.channels))?.relabel(&meta.classes)?;
     let extractor = crate::classify::checkpoint::load(&a.extractor, &device)?;
-    let per_class = a.per_class.unwrap_or_else(|| real.len().div_ceil(meta.classes.len())).max(2);
-    let (images, labels) = sample::sample_bytes(net, per_class, a.seed)?;
+    // Labels in the real set's proportions (its own labels), unless equal counts are asked
+    // for: with unequal classes, equal counts would compare different mixtures.
+    let (labels, how) = match a.per_class {
+        Some(k) => {
+            ((0..meta.classes.len() as u32).flat_map(|c| std::iter::repeat_n(c, k.max(2))).collect(), format!("{} per class", k.max(2)))
+        }
+        None => (real.labels().to_vec(), "real proportions".to_owned()),
+    };
+    let (images, labels) = sample::sample_labels(net, labels, a.seed)?;
     let spec: ImageSpec = meta.spec;
     let generated = ImageSet::from_parts(spec, meta.classes.clone(), images.concat(), labels)?;
-    // The real images' features are computed once; the halves are their rows.
+    // Features are computed once per set; the halves and the classes are their rows.
     let (real_rows, dim) = fid::features(&extractor, &real)?;
-    let fid = frechet_distance(&fid::stats(&extractor, &generated)?, &FeatureStats::of(&real_rows, dim));
+    let (gen_rows, _) = fid::features(&extractor, &generated)?;
+    let rows = |all: &[f32], idx: &[usize]| -> Vec<f32> { idx.iter().flat_map(|&i| all[i * dim..(i + 1) * dim].iter().copied()).collect() };
+    let fid = frechet_distance(&FeatureStats::of(&gen_rows, dim), &FeatureStats::of(&real_rows, dim));
+    let of_class = |set: &ImageSet, c: usize| -> Vec<usize> { (0..set.len()).filter(|&i| set.labels()[i] as usize == c).collect() };
+    let mut fid_per_class = std::collections::BTreeMap::new();
+    for (c, name) in meta.classes.iter().enumerate() {
+        let (r, g) = (of_class(&real, c), of_class(&generated, c));
+        if r.len() >= 2 && g.len() >= 2 {
+            let d = frechet_distance(&FeatureStats::of(&rows(&gen_rows, &g), dim), &FeatureStats::of(&rows(&real_rows, &r), dim));
+            fid_per_class.insert(name.clone(), d);
+        }
+    }
     let (half_a, half_b) = real.stratified_split(0.5, 0);
-    let rows_of = |half: &[usize]| -> Vec<f32> { half.iter().flat_map(|&i| real_rows[i * dim..(i + 1) * dim].iter().copied()).collect() };
-    let fid_real_halves = frechet_distance(&FeatureStats::of(&rows_of(&half_a), dim), &FeatureStats::of(&rows_of(&half_b), dim));
+    let fid_real_halves =
+        frechet_distance(&FeatureStats::of(&rows(&real_rows, &half_a), dim), &FeatureStats::of(&rows(&real_rows, &half_b), dim));
     let elbo = match meta.config.model {
         GenModel::Vae => Some(trainer.elbo(&real, &(0..real.len()).collect::<Vec<_>>(), a.seed)?),
         GenModel::Gan => None,
@@ -461,16 +486,23 @@ fn run_eval(a: &EvalArgs) -> anyhow::Result<()> {
         generated_images: generated.len(),
         fid,
         fid_real_halves,
+        labels: how,
+        fid_per_class,
         elbo,
     };
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "Fréchet distance (features of {}): generated vs real {fid:.3}; real half vs real half {fid_real_halves:.3} ({} real, {} generated images)",
+        "Fréchet distance (features of {}): generated vs real {fid:.3}; real half vs real half {fid_real_halves:.3} ({} real, {} generated images, labels: {})",
         a.extractor.display(),
         report.real_images,
-        report.generated_images
+        report.generated_images,
+        report.labels
     )?;
+    let per_class: Vec<String> = report.fid_per_class.iter().map(|(c, d)| format!("{c} {d:.3}")).collect();
+    if !per_class.is_empty() {
+        writeln!(out, "  per class, generated vs real: {}", per_class.join(", "))?;
+    }
     if let Some(e) = elbo {
         writeln!(out, "ELBO on the real images: {e:.2} nats per image")?;
     }

@@ -86,6 +86,13 @@ fn print(report: &SceneGenReport, what: &str, stepped_as: &str) -> anyhow::Resul
             t.driven_without_crash, report.valid, t.training_driven_without_crash, t.training_driven
         )?;
     }
+    if report.repaired > 0 {
+        writeln!(
+            stdout,
+            "  {} sample(s) had no goal above the threshold and got one at their likeliest goal cell; without that repair {} of {} are valid",
+            report.repaired, report.valid_without_repair, report.samples
+        )?;
+    }
     for (why, n) in &report.invalid_reasons {
         writeln!(stdout, "  invalid: {n} × {why}")?;
     }

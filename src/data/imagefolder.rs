@@ -78,6 +78,9 @@ pub struct ImageSet {
     pixels: Vec<u8>,
     labels: Vec<u32>,
     paths: Vec<PathBuf>,
+    /// Which group (for example the simulated episode) each image came from, when known:
+    /// images of one group are near-copies, so splits keep a group on one side.
+    groups: Option<Vec<u64>>,
 }
 
 /// A PNG's header facts.
@@ -267,7 +270,7 @@ impl ImageSet {
             jobs.into_iter().try_for_each(|j| j.join().unwrap_or_else(|_| Err(DataError::invalid(root, "a decoding thread panicked"))))
         })?;
         let (paths, labels) = files.into_iter().unzip();
-        Ok(Self { spec, classes, pixels, labels, paths })
+        Ok(Self { spec, classes, pixels, labels, paths, groups: None })
     }
 
     /// A set from raw parts (images `H × W × C`, 8-bit, one after another), as a
@@ -281,7 +284,7 @@ impl ImageSet {
             return Err(bad(format!("label {l} but only {} classes", classes.len())));
         }
         let paths = (0..labels.len()).map(|i| PathBuf::from(format!("<image {i}>"))).collect();
-        Ok(Self { spec, classes, pixels, labels, paths })
+        Ok(Self { spec, classes, pixels, labels, paths, groups: None })
     }
 
     /// The spec every image has.
@@ -340,13 +343,34 @@ impl ImageSet {
             pixels,
             labels: indices.iter().map(|&i| self.labels[i]).collect(),
             paths: indices.iter().map(|&i| self.paths[i].clone()).collect(),
+            groups: self.groups.as_ref().map(|g| indices.iter().map(|&i| g[i]).collect()),
         }
+    }
+
+    /// Sets the group of every image (see [`ImageSet::groups`]).
+    pub fn with_groups(mut self, groups: Vec<u64>) -> Result<Self, DataError> {
+        if groups.len() != self.len() {
+            return Err(DataError::invalid("<in-memory images>", format!("{} groups for {} images", groups.len(), self.len())));
+        }
+        self.groups = Some(groups);
+        Ok(self)
+    }
+
+    /// The group of every image, when the data says (for example the episode a
+    /// rendered crop came from).
+    pub fn groups(&self) -> Option<&[u64]> {
+        self.groups.as_deref()
     }
 
     /// Splits the indices into (train, held out) with `fraction` of every class held
     /// out (at least one image of a class with two or more, and never a class's last
     /// one), shuffled by `seed`: the same seed gives the same split on any machine.
+    /// When the images have groups, whole groups are held out instead (see
+    /// [`ImageSet::group_split`]), so that no near-copy of a held-out image trains.
     pub fn stratified_split(&self, fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+        if let Some(groups) = &self.groups {
+            return self.group_split(groups, fraction, seed);
+        }
         let mut rng = rng_from_seed(seed);
         let mut train = Vec::new();
         let mut held = Vec::new();
@@ -367,6 +391,42 @@ impl ImageSet {
         (train, held)
     }
 
+    /// Holds out whole groups, drawn in an order shuffled by `seed`, until `fraction` of
+    /// the images are held out; a group is skipped when it would take a class's last
+    /// training images. Classes are balanced only as far as the groups mix them.
+    fn group_split(&self, groups: &[u64], fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+        let mut members: std::collections::BTreeMap<u64, Vec<usize>> = std::collections::BTreeMap::new();
+        for (i, &g) in groups.iter().enumerate() {
+            members.entry(g).or_default().push(i);
+        }
+        let mut order: Vec<&Vec<usize>> = members.values().collect();
+        order.shuffle(&mut rng_from_seed(seed));
+        let target = (self.len() as f64 * fraction).round() as usize;
+        let mut left = self.class_counts();
+        let mut held_out = vec![false; self.len()];
+        let mut held = 0;
+        for group in order {
+            if held >= target {
+                break;
+            }
+            let mut take = vec![0usize; left.len()];
+            for &i in group {
+                take[self.labels[i] as usize] += 1;
+            }
+            if take.iter().zip(&left).any(|(&t, &l)| t > 0 && t >= l) {
+                continue;
+            }
+            for (l, t) in left.iter_mut().zip(&take) {
+                *l -= t;
+            }
+            for &i in group {
+                held_out[i] = true;
+            }
+            held += group.len();
+        }
+        (0..self.len()).partition(|&i| !held_out[i])
+    }
+
     /// The union of `sets` (same spec), with their classes merged by name (sorted).
     pub fn concat(sets: &[&ImageSet]) -> Result<Self, DataError> {
         let Some(first) = sets.first() else {
@@ -374,13 +434,19 @@ impl ImageSet {
         };
         let names: BTreeSet<&String> = sets.iter().flat_map(|s| s.classes.iter()).collect();
         let classes: Vec<String> = names.into_iter().cloned().collect();
-        let mut out = Self { spec: first.spec, classes, pixels: Vec::new(), labels: Vec::new(), paths: Vec::new() };
+        // A union keeps groups when every set has them, numbered apart per set.
+        let groups = sets.iter().all(|s| s.groups.is_some()).then(Vec::new);
+        let mut out = Self { spec: first.spec, classes, pixels: Vec::new(), labels: Vec::new(), paths: Vec::new(), groups };
         for set in sets {
             if set.spec != first.spec {
                 let path = set.paths.first().cloned().unwrap_or_default();
                 return Err(DataError::invalid(path, format!("images are {}, the first set's are {}", set.spec, first.spec)));
             }
             let relabelled = set.relabel(&out.classes)?;
+            let offset = out.groups.as_ref().map_or(0, |g| g.iter().max().map_or(0, |m| m + 1));
+            if let (Some(all), Some(own)) = (&mut out.groups, &set.groups) {
+                all.extend(own.iter().map(|g| g + offset));
+            }
             out.pixels.extend_from_slice(&relabelled.pixels);
             out.labels.extend_from_slice(&relabelled.labels);
             out.paths.extend_from_slice(&relabelled.paths);
@@ -520,6 +586,31 @@ mod tests {
         let (train, held) = tiny.stratified_split(0.8, 1);
         assert_eq!((train.len(), held.len()), (2, 1), "{train:?} {held:?}");
         assert!(train.contains(&2), "the one image of class y stays in training");
+        Ok(())
+    }
+
+    #[test]
+    fn grouped_images_are_held_out_a_whole_group_at_a_time() -> Result<(), DataError> {
+        let spec = ImageSpec { channels: 1, height: 1, width: 1 };
+        // 25 episodes of 4 crops each; class y is rare (every 7th crop).
+        let labels: Vec<u32> = (0..100).map(|i| u32::from(i % 7 == 0)).collect();
+        let set = ImageSet::from_parts(spec, vec!["x".into(), "y".into()], vec![0; 100], labels)?;
+        let set = set.with_groups((0..100).map(|i| i / 4).collect())?;
+        let (train, held) = set.stratified_split(0.2, 7);
+        assert_eq!((train.len(), held.len()), (80, 20), "five whole episodes");
+        let groups = set.groups().unwrap_or_default();
+        assert!(held.iter().all(|&h| train.iter().all(|&t| groups[t] != groups[h])), "no episode on both sides");
+        assert!(train.iter().any(|&i| set.labels()[i] == 1), "the rare class keeps training images");
+        assert_eq!(set.stratified_split(0.2, 7), (train, held.clone()), "seeded");
+        assert_ne!(set.stratified_split(0.2, 8).1, held);
+        // A union numbers each set's groups apart; one set without groups drops them all.
+        let both = ImageSet::concat(&[&set, &set])?;
+        assert_eq!(both.groups().map(|g| (g[0], g[100], g[199])), Some((0, 25, 49)));
+        let plain = ImageSet::from_parts(spec, vec!["x".into()], vec![0], vec![0])?;
+        assert_eq!(ImageSet::concat(&[&set, &plain])?.groups(), None);
+        // Subsets keep their images' groups; a wrong count is an error.
+        assert_eq!(set.subset(&[5, 9]).groups(), Some(&[1u64, 2][..]));
+        assert!(set.clone().with_groups(vec![0; 3]).is_err());
         Ok(())
     }
 

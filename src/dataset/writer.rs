@@ -22,6 +22,7 @@
 //! written last and marks it complete, so a killed run never leaves an image looking
 //! done, and `annotations.json` appears only when the whole dataset is there.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -479,59 +480,96 @@ pub const CROPS_PER_CLASS: usize = 2;
 /// When every image of the dataset is complete, writes `annotations.json` (COCO) and
 /// `manifest.jsonl` from the label records. Returns whether it did.
 pub fn merge(config: &GenerateConfig, out: &Path) -> Result<bool, RenderError> {
-    let mut records = Vec::with_capacity(config.count as usize);
+    // Every record must be there (and parse) before anything is written.
     for k in 0..config.count {
-        let Some(record) = read_record(out, k)? else { return Ok(false) };
-        records.push(record);
-    }
-    let mut images = Vec::new();
-    let mut annotations = Vec::new();
-    let mut manifest = Vec::new();
-    for r in &records {
-        images.push(serde_json::json!({
-            "id": r.image_id, "file_name": r.file_name, "width": r.width, "height": r.height,
-            "seed": r.seed, "episode": r.episode, "step": r.step,
-        }));
-        for a in &r.annotations {
-            annotations.push(serde_json::json!({
-                "id": annotations.len() + 1,
-                "image_id": r.image_id,
-                "category_id": a.category_id,
-                "bbox": a.bbox,
-                "area": a.area,
-                "iscrowd": 0,
-                "segmentation": a.segmentation,
-                "object_id": a.object_id,
-                "instance_index": a.instance_index,
-                "occlusion": a.occlusion,
-                "truncated": a.truncated,
-                "projected_box": a.projected_box,
-            }));
+        if read_record(out, k)?.is_none() {
+            return Ok(false);
         }
-        let line = serde_json::json!({
-            "image_id": r.image_id, "file_name": r.file_name, "scene": r.scene, "seed": r.seed,
-            "episode": r.episode, "episode_seed": r.episode_seed, "step": r.step,
-            "synthgym_version": r.synthgym_version,
-        });
-        manifest.extend(line.to_string().into_bytes());
-        manifest.push(b'\n');
     }
-    let coco = serde_json::json!({
-        "info": {
-            "description": format!("synthgym {} dataset of {}", env!("CARGO_PKG_VERSION"), config.scene),
-            "version": DATASET_FORMAT_VERSION.to_string(),
-            "depth_unit_m": 0.001,
-            "config": config,
-        },
-        "images": images,
-        "annotations": annotations,
-        "categories": categories(),
-    });
-    let bytes = serde_json::to_vec(&coco).map_err(|e| RenderError::Config(e.to_string()))?;
+    // The files are streamed a record at a time (each pass reads the records again), so
+    // memory stays flat however many images the dataset has. Keys come in the order
+    // `serde_json` gives an object's keys (sorted), as when the whole document was built
+    // in memory: the bytes are the same.
+    let each = |f: &mut dyn FnMut(&ImageRecord) -> std::io::Result<()>| -> std::io::Result<()> {
+        for k in 0..config.count {
+            let record = read_record(out, k)
+                .map_err(std::io::Error::other)?
+                .ok_or_else(|| std::io::Error::other(format!("{} disappeared while merging", label_path(out, k).display())))?;
+            f(&record)?;
+        }
+        Ok(())
+    };
+    let json = |w: &mut dyn Write, v: &serde_json::Value| serde_json::to_writer(w, v).map_err(std::io::Error::other);
     let path = out.join("manifest.jsonl");
-    write_atomic(&path, &manifest, true).map_err(io(&path))?;
+    crate::util::fs::write_atomic_with(&path, |file| {
+        let mut w = std::io::BufWriter::new(file);
+        each(&mut |r| {
+            let line = serde_json::json!({
+                "image_id": r.image_id, "file_name": r.file_name, "scene": r.scene, "seed": r.seed,
+                "episode": r.episode, "episode_seed": r.episode_seed, "step": r.step,
+                "synthgym_version": r.synthgym_version,
+            });
+            json(&mut w, &line)?;
+            w.write_all(b"\n")
+        })?;
+        w.into_inner().map_err(|e| e.into_error())?.sync_all()
+    })
+    .map_err(io(&path))?;
+    let info = serde_json::json!({
+        "description": format!("synthgym {} dataset of {}", env!("CARGO_PKG_VERSION"), config.scene),
+        "version": DATASET_FORMAT_VERSION.to_string(),
+        "depth_unit_m": 0.001,
+        "config": config,
+    });
     let path = out.join("annotations.json");
-    write_atomic(&path, &bytes, true).map_err(io(&path))?;
+    crate::util::fs::write_atomic_with(&path, |file| {
+        let mut w = std::io::BufWriter::new(file);
+        w.write_all(b"{\"annotations\":[")?;
+        let mut id = 0usize;
+        each(&mut |r| {
+            for a in &r.annotations {
+                id += 1;
+                if id > 1 {
+                    w.write_all(b",")?;
+                }
+                let entry = serde_json::json!({
+                    "id": id,
+                    "image_id": r.image_id,
+                    "category_id": a.category_id,
+                    "bbox": a.bbox,
+                    "area": a.area,
+                    "iscrowd": 0,
+                    "segmentation": a.segmentation,
+                    "object_id": a.object_id,
+                    "instance_index": a.instance_index,
+                    "occlusion": a.occlusion,
+                    "truncated": a.truncated,
+                    "projected_box": a.projected_box,
+                });
+                json(&mut w, &entry)?;
+            }
+            Ok(())
+        })?;
+        w.write_all(b"],\"categories\":")?;
+        serde_json::to_writer(&mut w, &categories()).map_err(std::io::Error::other)?;
+        w.write_all(b",\"images\":[")?;
+        let mut first = true;
+        each(&mut |r| {
+            if !std::mem::take(&mut first) {
+                w.write_all(b",")?;
+            }
+            let image = serde_json::json!({
+                "id": r.image_id, "file_name": r.file_name, "width": r.width, "height": r.height,
+                "seed": r.seed, "episode": r.episode, "step": r.step,
+            });
+            json(&mut w, &image)
+        })?;
+        w.write_all(b"],\"info\":")?;
+        json(&mut w, &info)?;
+        w.write_all(b"}")?;
+        w.into_inner().map_err(|e| e.into_error())?.sync_all()
+    })
+    .map_err(io(&path))?;
     Ok(true)
 }
 

@@ -200,9 +200,11 @@ pub const GOAL_THRESHOLD: f32 = 0.3;
 /// in every training plan, so the extent is read there: the width is the run of cells of
 /// the first row, the height the run down the first column, whose three probabilities
 /// sum to one half or more. Inside, a cell is a goal when its goal probability reaches
-/// [`GOAL_THRESHOLD`] (or, when no cell does, the one cell with the highest), else the
-/// likelier of shelf and corridor. `None` when the plan would be under 3 × 3 cells.
-pub fn from_probabilities(p: &[f32]) -> Option<FloorPlan> {
+/// [`GOAL_THRESHOLD`], else the likelier of shelf and corridor. When no cell reaches the
+/// threshold, the one cell with the highest goal probability is made a goal (a repair:
+/// the `bool` says it was needed, so that validity can be reported with and without
+/// it). `None` when the plan would be under 3 × 3 cells.
+pub fn from_probabilities(p: &[f32]) -> Option<(FloorPlan, bool)> {
     let inside = |x: usize, y: usize| p[(y * SIDE + x) * 3..(y * SIDE + x) * 3 + 3].iter().sum::<f32>() >= 0.5;
     let width = (0..SIDE).take_while(|&x| inside(x, 0)).count();
     let height = (0..SIDE).take_while(|&y| inside(0, y)).count();
@@ -227,10 +229,11 @@ pub fn from_probabilities(p: &[f32]) -> Option<FloorPlan> {
             });
         }
     }
-    if !cells.contains(&Cell::Goal) {
+    let repaired = !cells.contains(&Cell::Goal);
+    if repaired {
         cells[likeliest_goal.0] = Cell::Goal;
     }
-    Some(FloorPlan { width, height, cells })
+    Some((FloorPlan { width, height, cells }, repaired))
 }
 
 /// One sampled plan and its verdict.
@@ -240,6 +243,9 @@ pub struct Sampled {
     pub plan: Option<FloorPlan>,
     /// `Ok` if usable, else why not.
     pub verdict: std::result::Result<(), Invalid>,
+    /// The decoder put no goal above [`GOAL_THRESHOLD`], so its likeliest goal cell was
+    /// made one (without that repair the sample would have been invalid: no goal).
+    pub goal_repaired: bool,
 }
 
 /// `count` plans sampled from a layout VAE (or GAN) `net`, each checked. Latent codes are
@@ -253,9 +259,9 @@ pub fn sample_plans(net: &GenNet, count: usize, temperature: f64, seed: u64) -> 
         .sample_prior(count, temperature, seed)?
         .chunks_exact(SIDE * SIDE * 3)
         .map(|p| {
-            let plan = from_probabilities(p);
+            let (plan, goal_repaired) = from_probabilities(p).map_or((None, false), |(plan, r)| (Some(plan), r));
             let verdict = plan.as_ref().map_or(Err(Invalid::NotRectangular), check);
-            Sampled { plan, verdict }
+            Sampled { plan, verdict, goal_repaired }
         })
         .collect())
 }
@@ -274,7 +280,7 @@ mod tests {
         assert_eq!(plan.to_ascii(), TINY);
         let px = to_pixels(&plan).expect("fits");
         let probs: Vec<f32> = px.iter().map(|&v| f32::from(v) / 255.0).collect();
-        assert_eq!(from_probabilities(&probs), Some(plan));
+        assert_eq!(from_probabilities(&probs), Some((plan, false)));
     }
 
     #[test]
@@ -304,8 +310,9 @@ mod tests {
                 probs[i * 3 + 2] = 1.0;
             }
         }
-        let read = from_probabilities(&probs).expect("a plan");
+        let (read, repaired) = from_probabilities(&probs).expect("a plan");
         assert_eq!(read.cells.iter().filter(|c| **c == Cell::Goal).count(), 1);
+        assert!(repaired, "the repair is reported");
         assert!(to_pixels(&FloorPlan { width: 17, height: 3, cells: vec![Cell::Corridor; 51] }).is_err());
     }
 }

@@ -15,6 +15,16 @@ const CHUNK: usize = 256;
 /// order, drawn from `seed`; with their labels.
 pub fn sample_bytes(net: &GenNet, per_class: usize, seed: u64) -> Result<(Vec<Vec<u8>>, Vec<u32>)> {
     let labels: Vec<u32> = (0..net.classes as u32).flat_map(|c| std::iter::repeat_n(c, per_class)).collect();
+    sample_labels(net, labels, seed)
+}
+
+/// 8-bit pixels of one sample per entry of `labels` (class indices of `net`), drawn
+/// from `seed`; with the labels. For example a real set's own labels, so that the
+/// samples have its class proportions.
+pub fn sample_labels(net: &GenNet, labels: Vec<u32>, seed: u64) -> Result<(Vec<Vec<u8>>, Vec<u32>)> {
+    if let Some(&bad) = labels.iter().find(|&&l| l as usize >= net.classes) {
+        return Err(GenError::config("labels", format!("class {bad} is not one of the model's {} classes", net.classes)));
+    }
     let mut rng = rng_from_seed(seed);
     let mut images = Vec::with_capacity(labels.len());
     let size = net.spec.len();

@@ -50,6 +50,9 @@ pub fn run(c: &SceneGenConfig, log: &mut dyn FnMut(&str)) -> Result<SceneGenRepo
     let sampled = layout::sample_plans(&trainer.net, c.samples, c.temperature, c.seed.wrapping_add(1))?;
     let mut tally = Tally::new(&c.out, "layout", "Floor plan", "also in the training set", c.seed)?;
     for (k, s) in sampled.iter().enumerate() {
+        if s.goal_repaired {
+            tally.repaired(s.verdict.is_ok());
+        }
         match (&s.plan, &s.verdict) {
             (Some(plan), Ok(())) => {
                 tally.write(k, !distinct.contains(plan), |note| layout_scene_text(plan, note))?;

@@ -115,6 +115,7 @@ pub(super) struct Tally {
     reasons: BTreeMap<String, usize>,
     valid: usize,
     novel: usize,
+    repaired: (usize, usize),
     scenes: Vec<PathBuf>,
 }
 
@@ -122,7 +123,14 @@ impl Tally {
     /// A tally writing into `out/scenes` (emptied).
     pub(super) fn new(out: &Path, stem: &'static str, kind: &'static str, repeat: &'static str, seed: u64) -> Result<Self> {
         let dir = fresh_scenes_dir(out)?;
-        Ok(Tally { dir, stem, kind, repeat, seed, reasons: BTreeMap::new(), valid: 0, novel: 0, scenes: Vec::new() })
+        Ok(Tally { dir, stem, kind, repeat, seed, reasons: BTreeMap::new(), valid: 0, novel: 0, repaired: (0, 0), scenes: Vec::new() })
+    }
+
+    /// Counts a sample the decoding repaired (layouts: a goal put in), and whether it
+    /// came out valid; call before [`Tally::write`] or [`Tally::invalid`].
+    pub(super) fn repaired(&mut self, valid: bool) {
+        self.repaired.0 += 1;
+        self.repaired.1 += usize::from(valid);
     }
 
     /// Counts an invalid sample under `why`.
@@ -165,6 +173,8 @@ impl Tally {
             final_heldout_elbo: meta.last.as_ref().and_then(|e| e.heldout_elbo),
             samples,
             valid: self.valid,
+            valid_without_repair: self.valid - self.repaired.1,
+            repaired: self.repaired.0,
             valid_novel: self.novel,
             invalid_reasons: self.reasons,
             traffic,
@@ -193,6 +203,11 @@ pub struct SceneGenReport {
     pub samples: usize,
     /// Samples that passed the checks (each written, loaded and stepped).
     pub valid: usize,
+    /// Valid samples the decoding did not repair: the validity of the model's own
+    /// output (layouts: samples with no goal above the threshold count as invalid here).
+    pub valid_without_repair: usize,
+    /// Samples the decoding repaired (layouts: the likeliest goal cell made a goal).
+    pub repaired: usize,
     /// Valid samples not in the training set.
     pub valid_novel: usize,
     /// Invalid samples by reason.
