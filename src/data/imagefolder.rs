@@ -443,9 +443,14 @@ impl ImageSet {
                 return Err(DataError::invalid(path, format!("images are {}, the first set's are {}", set.spec, first.spec)));
             }
             let relabelled = set.relabel(&out.classes)?;
-            let offset = out.groups.as_ref().map_or(0, |g| g.iter().max().map_or(0, |m| m + 1));
+            // Each set's groups are renumbered densely past the ones before it.
             if let (Some(all), Some(own)) = (&mut out.groups, &set.groups) {
-                all.extend(own.iter().map(|g| g + offset));
+                let offset = all.iter().max().map_or(0, |m| m + 1);
+                let mut dense: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
+                for g in own {
+                    let next = dense.len() as u64;
+                    all.push(offset + *dense.entry(*g).or_insert(next));
+                }
             }
             out.pixels.extend_from_slice(&relabelled.pixels);
             out.labels.extend_from_slice(&relabelled.labels);

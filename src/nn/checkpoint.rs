@@ -13,10 +13,18 @@ use super::{Error, Result};
 /// The tensor file of a checkpoint directory.
 pub const MODEL_FILE: &str = "model.safetensors";
 
-/// Writes a checkpoint directory: `tensors` (copied to the CPU) as [`MODEL_FILE`] and
+/// Writes a checkpoint directory: `tensors` (copied to the CPU; every value finite) as [`MODEL_FILE`] and
 /// each `(file name, text)` beside it, every file synced, the whole directory built
 /// under a temporary name and renamed into place.
 pub fn write_dir(dir: &Path, tensors: &HashMap<String, Tensor>, files: &[(&str, &str)]) -> Result<()> {
+    // A NaN or infinity (a diverged update) is refused before anything is replaced, so
+    // the previous checkpoint stays, as loadable as it was.
+    let mut names: Vec<&String> = tensors.keys().collect();
+    names.sort();
+    for name in names {
+        check_values(&tensors[name])
+            .map_err(|reason| Error::checkpoint(dir, format!("not saved: tensor '{name}' {reason}; the previous checkpoint is kept")))?;
+    }
     let cpu = tensors
         .iter()
         .map(|(k, t)| Ok((k.clone(), t.to_device(&Device::Cpu)?)))
@@ -141,9 +149,16 @@ mod tests {
             (Tensor::new(&[f64::INFINITY], &cpu)?, "holds inf at flat index 0"),
             (Tensor::new(&[1u32, 2], &cpu)?, "is U32"),
         ] {
-            write("b.bias", bad)?;
+            // Never written: the checkpoint that was there stays.
+            let err = write("b.bias", bad.clone()).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.contains("not saved") && err.contains("tensor 'b.bias'") && err.contains(expect), "{err}");
+            assert!(read_tensors(&dir, &cpu).is_ok(), "the previous checkpoint is intact");
+            // A file written by something else is refused on reading.
+            let tensors = HashMap::from([("a.weight".to_owned(), Tensor::new(&[1.0f32], &cpu)?), ("b.bias".to_owned(), bad)]);
+            candle_core::safetensors::save(&tensors, dir.join(MODEL_FILE))?;
             let err = read_tensors(&dir, &cpu).err().map(|e| e.to_string()).unwrap_or_default();
             assert!(err.contains("tensor 'b.bias'") && err.contains(expect), "{err}");
+            write("b.moments", Tensor::new(&[0.5f64, -3.0], &cpu)?)?;
         }
         std::fs::remove_dir_all(&dir).map_err(candle_core::Error::wrap)
     }

@@ -403,7 +403,7 @@ impl TrainConfig {
         let params = |w: &[usize]| w.windows(2).fold(0u128, |sum, p| sum.saturating_add(product(&[p[0] + 1, p[1]])));
         // Parameters, gradients and two Adam moments, in f32.
         let nets = |nets: u128, w: &[usize]| params(w).saturating_mul(nets).saturating_mul(4 * F32 as u128);
-        let hidden = self.net.hidden.iter().sum::<usize>().saturating_add(obs_dim);
+        let hidden = self.net.hidden.iter().fold(obs_dim, |s, &h| s.saturating_add(h));
         let hidden_list = format!("{:?}", self.net.hidden);
         match self.algo {
             Algo::Ppo => {

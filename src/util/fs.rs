@@ -66,8 +66,9 @@ pub fn replace_dir_atomic(dir: &Path, fill: impl FnOnce(&Path) -> io::Result<()>
 }
 
 /// Undoes a [`replace_dir_atomic`] that was killed between its two renames: when `dir`
-/// is missing and a `.NAME.old-PID` sibling is left, the newest such sibling (the
-/// directory as it was before the interrupted replacement) is renamed back to `dir`.
+/// is missing and a `.NAME.old-PID` sibling is left by a process that is gone (on Linux,
+/// no `/proc/PID`), the newest such sibling (the directory as it was before the
+/// interrupted replacement) is renamed back to `dir`.
 /// Returns whether it did. Readers of directories written that way call it first.
 pub fn recover_dir(dir: &Path) -> io::Result<bool> {
     if dir.exists() {
@@ -77,9 +78,18 @@ pub fn recover_dir(dir: &Path) -> io::Result<bool> {
     let parent = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
     let prefix = format!(".{}.old-", name.to_string_lossy());
     let Ok(entries) = std::fs::read_dir(parent) else { return Ok(false) };
+    // Only a swap whose writer is gone: a live one is between its renames right now, and
+    // renaming its old directory back would make its second rename fail.
+    let writer_gone = |name: &str| {
+        let pid = name.strip_prefix(&prefix).and_then(|p| p.parse::<u32>().ok());
+        pid.is_none_or(|pid| pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists())
+    };
     let newest = entries
         .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix) && e.path().is_dir())
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with(&prefix) && e.path().is_dir() && (cfg!(not(target_os = "linux")) || writer_gone(&name))
+        })
         .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok());
     match newest {
         Some(entry) => std::fs::rename(entry.path(), dir).map(|()| true),
@@ -136,12 +146,12 @@ mod tests {
         replace_dir_atomic(&dir, |tmp| std::fs::write(tmp.join("a"), b"1"))?;
         assert!(!recover_dir(&dir)?, "nothing to recover while the directory is there");
         // What a kill after the first rename leaves: the old directory aside, the new one unrenamed.
-        std::fs::rename(&dir, root.join(".ckpt.old-4242"))?;
-        std::fs::create_dir_all(root.join(".ckpt.tmp-4242"))?;
+        std::fs::rename(&dir, root.join(".ckpt.old-4194304000"))?;
+        std::fs::create_dir_all(root.join(".ckpt.tmp-4194304000"))?;
         assert!(recover_dir(&dir)? && std::fs::read(dir.join("a"))? == b"1", "the old directory is back");
-        std::fs::rename(&dir, root.join(".ckpt.old-4243"))?;
+        std::fs::rename(&dir, root.join(".ckpt.old-4194304001"))?;
         replace_dir_atomic(&dir, |tmp| std::fs::write(tmp.join("b"), b"2"))?;
-        assert!(dir.join("b").exists() && !root.join(".ckpt.old-4243").exists(), "a later write recovers first, then replaces");
+        assert!(dir.join("b").exists() && !root.join(".ckpt.old-4194304001").exists(), "a later write recovers first, then replaces");
         std::fs::remove_dir_all(&root)?;
         Ok(())
     }

@@ -1,19 +1,27 @@
 //! How much memory a plan needs against how much the machine has: sizes that come from
-//! users (buffer lengths, batch sizes, layer widths, image sizes) are checked with an
-//! estimate before allocating, so that a typo is refused with a figure instead of
-//! aborting the process with `memory allocation of N bytes failed`.
+//! users (for the RL learner: buffer lengths, batch sizes, layer widths) are checked with
+//! an estimate before allocating, so that a typo is refused with a figure instead of
+//! aborting the process with `memory allocation of N bytes failed`. (Classifier and
+//! generative configs are held to fixed bounds instead.)
 
 use std::fmt;
 
 /// Bytes this process can still allocate: the kernel's `MemAvailable`, lowered to what
-/// the cgroup's `memory.max` leaves when that is smaller. `None` where neither is known.
+/// the cgroup's `memory.max` leaves when that is smaller. The cgroup's usage counts page
+/// cache, which the kernel reclaims near the limit, so its reclaimable part
+/// (`inactive_file`) is counted as free, as container runtimes do for the working set.
+/// `None` where neither is known.
 pub fn available_bytes() -> Option<u64> {
     let meminfo = std::fs::read_to_string("/proc/meminfo").ok().and_then(|text| {
         let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
         line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kib| kib * 1024)
     });
     let read = |name: &str| std::fs::read_to_string(format!("/sys/fs/cgroup/{name}")).ok()?.trim().parse::<u64>().ok();
-    let cgroup = read("memory.max").map(|max| max.saturating_sub(read("memory.current").unwrap_or(0)));
+    let inactive_file = std::fs::read_to_string("/sys/fs/cgroup/memory.stat")
+        .ok()
+        .and_then(|text| text.lines().find_map(|l| l.strip_prefix("inactive_file ")).and_then(|v| v.trim().parse::<u64>().ok()));
+    let working_set = read("memory.current").unwrap_or(0).saturating_sub(inactive_file.unwrap_or(0));
+    let cgroup = read("memory.max").map(|max| max.saturating_sub(working_set));
     match (meminfo, cgroup) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
