@@ -398,13 +398,17 @@ impl TrainConfig {
     /// refusing sizes the machine cannot hold before anything is allocated.
     pub fn memory_parts(&self, obs_dim: usize, act_dim: usize, out_dim: usize, rows: usize) -> Vec<Part> {
         const F32: usize = 4;
-        let widths =
-            |out: usize| std::iter::once(obs_dim).chain(self.net.hidden.iter().copied()).chain(std::iter::once(out)).collect::<Vec<_>>();
-        let params = |w: &[usize]| w.windows(2).fold(0u128, |sum, p| sum.saturating_add(product(&[p[0] + 1, p[1]])));
-        // Parameters, gradients and two Adam moments, in f32.
-        let nets = |nets: u128, w: &[usize]| params(w).saturating_mul(nets).saturating_mul(4 * F32 as u128);
+        let widths: Vec<usize> =
+            std::iter::once(obs_dim).chain(self.net.hidden.iter().copied()).chain(std::iter::once(out_dim.max(1))).collect();
+        // Two networks (actor and critic, or online and target Q), each with parameters,
+        // gradients and two Adam moments, in f32.
+        let params = widths.windows(2).fold(0u128, |sum, p| sum.saturating_add(product(&[p[0].saturating_add(1), p[1]])));
+        let networks = |what: &str| Part {
+            field: "net.hidden",
+            what: format!("{what} {:?} with gradients and Adam moments", self.net.hidden),
+            bytes: params.saturating_mul(2 * 4 * F32 as u128),
+        };
         let hidden = self.net.hidden.iter().fold(obs_dim, |s, &h| s.saturating_add(h));
-        let hidden_list = format!("{:?}", self.net.hidden);
         match self.algo {
             Algo::Ppo => {
                 let p = &self.ppo;
@@ -418,11 +422,7 @@ impl TrainConfig {
                         ),
                         bytes: product(&[p.num_steps, rows, per_step, F32, 3]),
                     },
-                    Part {
-                        field: "net.hidden",
-                        what: format!("actor and critic {hidden_list} with gradients and Adam moments"),
-                        bytes: nets(2, &widths(out_dim.max(1))),
-                    },
+                    networks("actor and critic"),
                     Part {
                         field: "ppo.minibatch_size",
                         what: format!("activations of a minibatch: ppo.minibatch_size {} × {hidden} units × 8", p.minibatch_size),
@@ -433,25 +433,18 @@ impl TrainConfig {
             Algo::Dqn => {
                 let d = &self.dqn;
                 let per_transition = obs_dim.saturating_mul(2).saturating_add(3);
+                let per_row = hidden.saturating_add(per_transition);
                 vec![
                     Part {
                         field: "dqn.buffer_size",
                         what: format!("replay buffer: dqn.buffer_size {} × {per_transition} numbers", d.buffer_size),
                         bytes: product(&[d.buffer_size, per_transition, F32]),
                     },
-                    Part {
-                        field: "net.hidden",
-                        what: format!("online and target Q-networks {hidden_list} with gradients and Adam moments"),
-                        bytes: nets(2, &widths(out_dim.max(1))),
-                    },
+                    networks("online and target Q-networks"),
                     Part {
                         field: "dqn.batch_size",
-                        what: format!(
-                            "a sampled batch and its activations: dqn.batch_size {} × {} numbers × 8",
-                            d.batch_size,
-                            hidden + per_transition
-                        ),
-                        bytes: product(&[d.batch_size, hidden.saturating_add(per_transition), F32, 8]),
+                        what: format!("a sampled batch and its activations: dqn.batch_size {} × {per_row} numbers × 8", d.batch_size),
+                        bytes: product(&[d.batch_size, per_row, F32, 8]),
                     },
                 ]
             }

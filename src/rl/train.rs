@@ -12,11 +12,12 @@ use candle_core::Device;
 use super::batch::{AgentBatch, Episode};
 use super::checkpoint::{self, Checkpoint, TrainState};
 use super::config::{Algo, TrainConfig};
+use super::distributions::PolicyHead;
 use super::dqn::{Dqn, QNetwork};
 use super::eval::{EvalReport, evaluate};
 use super::ppo::{ActorCritic, Ppo};
 use super::{Result, RlError};
-use crate::env::{Policy, Space};
+use crate::env::Policy;
 use crate::util::metrics::MetricsWriter;
 use crate::util::seed::rng_from_seed;
 
@@ -36,12 +37,9 @@ impl Learner {
         let mut init_rng = rng_from_seed(config.seed);
         let learn_rng = rng_from_seed(config.seed.wrapping_add(0x5EED));
         let (obs, act) = (batch.observation_space(), batch.action_space());
-        let out_dim = match act {
-            Space::Discrete { n, .. } => usize::try_from(*n).unwrap_or(usize::MAX),
-            Space::MultiDiscrete { nvec } => nvec.iter().fold(0usize, |s, &n| s.saturating_add(usize::try_from(n).unwrap_or(usize::MAX))),
-            other => other.flat_dim().saturating_mul(2),
-        };
-        let parts = config.memory_parts(obs.flat_dim(), act.flat_dim(), out_dim, batch.num_rows());
+        // The policy head's own widths (a space it cannot drive fails below, by name).
+        let (out_dim, act_dim) = PolicyHead::for_space(act).map_or((act.flat_dim(), act.flat_dim()), |h| (h.out_dim(), h.action_width()));
+        let parts = config.memory_parts(obs.flat_dim(), act_dim, out_dim, batch.num_rows());
         crate::util::memory::check(parts, crate::util::memory::available_bytes())
             .map_err(|e| RlError::config(e.parts[0].field, format!("this run {e}")))?;
         Ok(match config.algo {
